@@ -1,0 +1,114 @@
+"""Image I/O: any upload to a float array in [0, 1] of shape (H, W, C), and back to a file.
+
+Uploads arrive in every mode and bit depth; each is converted the way a user expects (EXIF
+rotation applied, 16-bit scaled by 65535, alpha composited on white, CMYK and palette to RGB).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import DenoiserError
+
+MAX_PIXELS = 40_000_000
+"""Largest image accepted (width x height); a larger header is treated as a decompression bomb."""
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+
+
+def load_image(source: str | os.PathLike | bytes, channels: int | None = None,
+               max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode a file path or bytes to float32 (H, W, C); `channels` 1 or 3 converts, None keeps."""
+    data = _read_bytes(source)
+    if not data:
+        raise DenoiserError("The file is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > max_pixels:
+                raise DenoiserError(
+                    f"Image of {image.width}x{image.height} pixels is over the limit of {max_pixels:,} pixels.")
+            image.load()
+    except DenoiserError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise DenoiserError(f"Not a readable image ({_short(error)}).") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise DenoiserError(f"The image file is damaged or truncated ({_short(error)}).") from None
+    array = _to_float(ImageOps.exif_transpose(image))
+    return convert_channels(array, channels) if channels else array
+
+
+def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """Gray to RGB by replication, RGB to gray by luminance (ITU-R 601, as Pillow does)."""
+    if image.shape[-1] == channels:
+        return image
+    if channels == 3:
+        return np.repeat(image, 3, axis=-1)
+    weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return (image @ weights)[..., None].astype(np.float32)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float [0, 1] (H, W, C) to uint8 (H, W) or (H, W, 3)."""
+    array = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return array[..., 0] if array.shape[-1] == 1 else array
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of a float image, for downloads."""
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(image)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
+    """Write a float image; the format follows the suffix. Written whole or not at all."""
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise DenoiserError(f"Unknown output format '{path.suffix}': use .png, .jpg, .tif or .webp.")
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(image)).save(buffer, format=fmt)
+    path.write_bytes(buffer.getvalue())
+
+
+def _read_bytes(source) -> bytes:
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source)
+    path = Path(source)
+    if not path.is_file():
+        raise DenoiserError(f"No such file: {path}")
+    return path.read_bytes()
+
+
+def _to_float(image: Image.Image) -> np.ndarray:
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        scale = 65535.0 if array.max(initial=0) > 255 or mode.startswith("I;16") else 255.0
+        return np.clip(array / scale, 0, 1).astype(np.float32)[..., None]
+    if mode == "F":
+        array = np.asarray(image, dtype=np.float32)
+        top = 1.0 if array.max(initial=0) <= 1.0 else (255.0 if array.max() <= 255 else 65535.0)
+        return np.clip(array / top, 0, 1)[..., None]
+    if mode in ("1", "L"):
+        return (np.asarray(image.convert("L"), dtype=np.float32) / 255.0)[..., None]
+    if mode in ("LA", "PA", "RGBA") or (mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image)
+        rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+        return rgb[..., :1] if mode == "LA" else rgb
+    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def _short(error: Exception) -> str:
+    return str(error).splitlines()[0][:120] if str(error) else type(error).__name__

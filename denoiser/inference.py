@@ -1,0 +1,61 @@
+"""Denoise an image of any size with a trained network, in overlapping tiles so memory stays bounded."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .noise_level import estimate_sigma
+
+
+def denoise(model: nn.Module, image: np.ndarray, sigma: float | None = None,
+            tile: int = 256, overlap: int = 32) -> np.ndarray:
+    """Denoised float32 (H, W, C). `sigma` is the Gaussian noise level on the 0..255 scale;
+    None estimates it from the image (ignored by models without a noise-level input)."""
+    if sigma is None:
+        sigma = estimate_sigma(image) if model.config.noise_map else 0.0
+    level = torch.tensor([sigma / 255.0], dtype=torch.float32)
+    height, width = image.shape[:2]
+    output = np.zeros(image.shape, dtype=np.float64)
+    weight = np.zeros((height, width, 1), dtype=np.float64)
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode():
+        for top, left, h, w in _tiles(height, width, tile, overlap):
+            patch = torch.from_numpy(np.ascontiguousarray(image[top:top + h, left:left + w]))
+            result = model(patch.permute(2, 0, 1)[None].float(), level)[0].permute(1, 2, 0).numpy()
+            ramp = _ramp(h, w, overlap, top, left, height, width)
+            output[top:top + h, left:left + w] += result * ramp
+            weight[top:top + h, left:left + w] += ramp
+    model.train(was_training)
+    return np.clip(output / weight, 0.0, 1.0).astype(np.float32)
+
+
+def _starts(size: int, tile: int, overlap: int) -> list[int]:
+    if size <= tile:
+        return [0]
+    step = tile - overlap
+    starts = list(range(0, size - tile, step))
+    return starts + [size - tile]
+
+
+def _tiles(height: int, width: int, tile: int, overlap: int):
+    for top in _starts(height, tile, overlap):
+        for left in _starts(width, tile, overlap):
+            yield top, left, min(tile, height), min(tile, width)
+
+
+def _ramp(h: int, w: int, overlap: int, top: int, left: int, height: int, width: int) -> np.ndarray:
+    """Blending weights that fall off linearly over the overlap, except at the image border."""
+    def axis(n, start, size):
+        weights = np.ones(n)
+        fade = min(overlap, n // 2)
+        if fade > 0:
+            ramp = (np.arange(fade) + 1) / (fade + 1)
+            if start > 0:
+                weights[:fade] = ramp
+            if start + n < size:
+                weights[-fade:] = ramp[::-1]
+        return weights
+    return (axis(h, top, height)[:, None] * axis(w, left, width)[None, :])[..., None]

@@ -1,0 +1,143 @@
+"""Recurrent denoisers. Both take a noisy batch (B, C, H, W) in [0, 1] and the noise level
+sigma (B,) on the 0..1 scale, and return the denoised batch (residual learning: they predict
+the noise and subtract it).
+
+- `RowLSTM`: the original notebook's idea. Each image row is a sequence read by a bidirectional
+  LSTM; each step sees its pixel and the pixels above and below it.
+- `ReNetDenoiser`: a small convolutional stem, then ReNet-style bidirectional sweeps over rows
+  and then columns (so every output pixel sees the whole image), then a convolutional head.
+
+Optional conditioning channels: a constant noise-level map (as FFDNet does, so one model serves
+many sigmas) and an impulse mask (pixels at exactly 0 or 1, for salt-and-pepper; only those are
+replaced, every other pixel is known to be clean).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+ARCHITECTURES = ("renet", "row")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    architecture: str = "renet"
+    channels: int = 1
+    hidden: int = 32
+    depth: int = 1
+    features: int = 32
+    noise_map: bool = True
+    impulse_mask: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_model(config: ModelConfig) -> nn.Module:
+    """The network a config describes."""
+    if config.architecture == "renet":
+        return ReNetDenoiser(config)
+    if config.architecture == "row":
+        return RowLSTM(config)
+    raise ValueError(f"Unknown architecture '{config.architecture}': choose one of {ARCHITECTURES}.")
+
+
+def impulse_mask(noisy: torch.Tensor) -> torch.Tensor:
+    """1 where every channel of a pixel sits at exactly 0 or exactly 1 (a likely impulse)."""
+    low = (noisy <= 0.0).all(dim=1, keepdim=True)
+    high = (noisy >= 1.0).all(dim=1, keepdim=True)
+    return (low | high).to(noisy.dtype)
+
+
+class _Conditioned(nn.Module):
+    """Shared input and output handling: conditioning channels in, residual and masking out."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.in_channels = config.channels + int(config.noise_map) + int(config.impulse_mask)
+
+    def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
+        inputs = [noisy]
+        mask = impulse_mask(noisy) if self.config.impulse_mask else None
+        if self.config.noise_map:
+            level = torch.zeros(noisy.shape[0], device=noisy.device) if sigma is None else sigma
+            inputs.append(level.to(noisy.dtype).view(-1, 1, 1, 1).expand(-1, 1, *noisy.shape[2:]))
+        if mask is not None:
+            inputs.append(mask)
+        denoised = noisy - self.predict_noise(torch.cat(inputs, dim=1))
+        if mask is not None:
+            denoised = torch.where(mask.bool(), denoised, noisy)
+        return denoised
+
+    def predict_noise(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class RowLSTM(_Conditioned):
+    """Each row a sequence; a bidirectional LSTM over (pixel, above, below) features."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        self.lstm = nn.LSTM(3 * self.in_channels, config.hidden, num_layers=config.depth,
+                            batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * config.hidden, config.channels)
+
+    def predict_noise(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, height, width = x.shape
+        padded = F.pad(x, (0, 0, 1, 1), mode="replicate")
+        rows = torch.cat([padded[:, :, :-2], x, padded[:, :, 2:]], dim=1)  # above, pixel, below
+        sequences = rows.permute(0, 2, 3, 1).reshape(batch * height, width, 3 * channels)
+        out, _ = self.lstm(sequences)
+        noise = self.head(out).reshape(batch, height, width, self.config.channels)
+        return noise.permute(0, 3, 1, 2)
+
+
+class BiSweep(nn.Module):
+    """A bidirectional LSTM along rows (axis 3) or columns (axis 2) of a feature map, added back."""
+
+    def __init__(self, features: int, hidden: int, along_rows: bool):
+        super().__init__()
+        self.along_rows = along_rows
+        self.lstm = nn.LSTM(features, hidden, batch_first=True, bidirectional=True)
+        self.project = nn.Linear(2 * hidden, features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, features, height, width = x.shape
+        lines = x.permute(0, 2, 3, 1) if self.along_rows else x.permute(0, 3, 2, 1)
+        length = lines.shape[2]
+        out, _ = self.lstm(lines.reshape(-1, length, features))
+        out = self.project(out).reshape(lines.shape)
+        out = out.permute(0, 3, 1, 2) if self.along_rows else out.permute(0, 3, 2, 1)
+        return x + out
+
+
+class ReNetDenoiser(_Conditioned):
+    """Conv stem, `depth` x (row sweep, column sweep, conv), conv head."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        f = config.features
+        self.stem = nn.Sequential(nn.Conv2d(self.in_channels, f, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(f, f, 3, padding=1), nn.ReLU())
+        self.blocks = nn.ModuleList()
+        for _ in range(config.depth):
+            self.blocks.append(nn.Sequential(BiSweep(f, config.hidden, along_rows=True),
+                                             BiSweep(f, config.hidden, along_rows=False),
+                                             nn.Conv2d(f, f, 3, padding=1), nn.ReLU()))
+        self.head = nn.Sequential(nn.Conv2d(f, f, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(f, config.channels, 3, padding=1))
+
+    def predict_noise(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
