@@ -90,8 +90,10 @@ class ImageTrainingResult:
 
 
 def set_threads(threads: int | None) -> None:
-    """Torch intra-op threads: the machine's cores unless told, never more than 8."""
+    """Torch intra-op threads: the machine's cores unless told, never more than 8. Subnormal
+    floats are flushed to zero, a guard: CPU kernels run many times slower on them."""
     torch.set_num_threads(threads or max(1, min(8, os.cpu_count() or 1)))
+    torch.set_flush_denormal(True)
 
 
 def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise: NoiseModel,
@@ -157,7 +159,10 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
 
 @dataclass(frozen=True)
 class CorpusConfig:
-    """Training a bundled model on a folder of clean photos, with random noise levels."""
+    """Training a bundled model on a folder of clean photos, with random noise levels.
+
+    `batch_size` is the global batch of one optimizer step: it is split over the processes of a
+    distributed run and over `accumulate` micro-steps in each, so it does not depend on either."""
 
     steps: int = 3000
     batch_size: int = 8
@@ -165,6 +170,10 @@ class CorpusConfig:
     learning_rate: float = 1e-3
     seed: int = 0
     threads: int | None = None
+    accumulate: int = 1
+    checkpoint_every: int = 500
+    mixed_precision: bool = True
+    """float16 autocast with a gradient scaler, on GPUs only."""
 
 
 def corpus_batch(images: list[np.ndarray], scenario: Scenario, config: CorpusConfig,
@@ -177,31 +186,82 @@ def corpus_batch(images: list[np.ndarray], scenario: Scenario, config: CorpusCon
     return _nchw(noisy), sigma, _nchw(clean)
 
 
-def train_on_corpus(model: nn.Module, images: list[np.ndarray], scenario: Scenario, config: CorpusConfig,
-                    on_progress: Callable[[Progress], None] | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> list[Progress]:
-    """Adam with a cosine schedule over `config.steps`; reports every step."""
-    set_threads(config.threads)
+def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, scenario: Scenario,
+                    config: CorpusConfig, on_progress: Callable[[Progress], None] | None = None,
+                    should_stop: Callable[[], bool] | None = None, world: World | None = None,
+                    resume: dict | None = None,
+                    on_checkpoint: Callable[[dict], None] | None = None) -> list[Progress]:
+    """Adam with a cosine schedule over `config.steps`; reports every step.
+
+    `images` are held in memory, or streamed from files (`PatchStream`). In a distributed `world`
+    (torchrun) each rank trains a DDP replica on its own patches. `on_checkpoint` receives the
+    resumable state every `config.checkpoint_every` steps and at the end (there with every rank's
+    report); passing that state back as `resume` carries on from its step to `config.steps`."""
+    from contextlib import nullcontext
+    from itertools import count
+
+    from .data import PatchStream
+    from .distributed import World, describe_rank, fingerprint, gather, mean, split_batch, wrap
+
+    world = world or World()
+    set_threads(config.threads or world.cpu_threads)
     torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
+    micro_batch = split_batch(config.batch_size, world.size, config.accumulate)
+    network = wrap(model.to(world.device), world)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     schedule = _cosine(optimizer, config.steps)
-    history, start = [], time.perf_counter()
+    mixed = config.mixed_precision and world.device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=mixed)
+    rng = np.random.default_rng(config.seed if world.size == 1 else [config.seed, world.rank])
+    first = 1
+    if resume:
+        first = resume["step"] + 1
+        optimizer.load_state_dict(resume["optimizer"])
+        schedule.load_state_dict(resume["schedule"])
+        if mixed and resume.get("scaler"):
+            scaler.load_state_dict(resume["scaler"])
+        rng.bit_generator.state = resume["rng"]
+    if isinstance(images, PatchStream):  # a resumed stream draws new patches, not the first ones again
+        batches = images.batches(micro_batch, config.patch_size, scenario.random_training_noise,
+                                 world.rank, world.size, seed=config.seed + first - 1)
+    else:
+        micro_config = replace(config, batch_size=micro_batch)
+        batches = (corpus_batch(images, scenario, micro_config, rng) for _ in count())
+
+    def state(step: int) -> dict:
+        return {"step": step, "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+                "scaler": scaler.state_dict(), "rng": rng.bit_generator.state, "world_size": world.size}
+
+    history, start, patches, step = [], time.perf_counter(), 0, first - 1
     model.train()
-    for step in range(1, config.steps + 1):
-        noisy, sigma, clean = corpus_batch(images, scenario, config, rng)
-        loss = nn.functional.mse_loss(model(noisy, sigma), clean)
+    for step in range(first, config.steps + 1):
         optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        step_loss = 0.0
+        for micro_step in range(config.accumulate):
+            noisy, sigma, clean = (t.to(world.device, non_blocking=True) for t in next(batches))
+            last = micro_step == config.accumulate - 1
+            with nullcontext() if last or world.size == 1 else network.no_sync():  # all-reduce once a step
+                with torch.autocast("cuda", enabled=mixed):
+                    loss = nn.functional.mse_loss(network(noisy, sigma).float(), clean) / config.accumulate
+                scaler.scale(loss).backward()
+            step_loss += loss.item()
+            patches += len(clean)
+        scaler.step(optimizer)
+        scaler.update()
         schedule.step()
-        progress = Progress(1, 1, step, config.steps, loss.item() * MSE_255, time.perf_counter() - start)
+        progress = Progress(1, 1, step, config.steps, mean(step_loss, world) * MSE_255, time.perf_counter() - start)
         history.append(progress)
         if on_progress:
             on_progress(progress)
+        if on_checkpoint and step % config.checkpoint_every == 0 and step < config.steps:
+            on_checkpoint(state(step))
         if should_stop and should_stop():
             break
+    batches.close()
     model.eval()
+    ranks = gather(describe_rank(world, steps=len(history), patches=patches, weights=fingerprint(model)), world)
+    if on_checkpoint:
+        on_checkpoint({**state(step), "ranks": ranks})
     return history
 
 

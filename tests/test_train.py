@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import torch
+
+from denoiser.inference import denoise
+from denoiser.metrics import psnr
+from denoiser.models import ModelConfig, build_model
+from denoiser.noise import GaussianNoise
+from denoiser.samples import sample_photo
+from denoiser.scenarios import SCENARIOS
+from denoiser.splits import PixelSplit, make_masks
+from denoiser.train import CorpusConfig, TrainConfig, notebook_preset, train_on_corpus, train_on_image
+
+
+@pytest.fixture
+def setup():
+    clean = np.ascontiguousarray(sample_photo("camera", 1)[160:224, 200:264])
+    noise = GaussianNoise(625.0)
+    noisy = noise.apply(clean, np.random.default_rng(0))
+    masks = make_masks(clean.shape[:2], PixelSplit(), np.random.default_rng(0))
+    return clean, noisy, noise, masks
+
+
+def test_short_training_lowers_the_loss_and_beats_the_noisy_psnr(setup):
+    clean, noisy, noise, masks = setup
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=16, features=16))
+    config = TrainConfig(epochs=20, batch_size=8, patch_size=16, learning_rate=3e-3, threads=2)
+    seen = []
+    result = train_on_image(model, clean, noisy, noise, masks, config, on_progress=seen.append)
+    losses = [p.train_loss for p in seen]
+    assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:3])
+    assert psnr(clean, result.denoised, masks.test) > psnr(clean, noisy, masks.test) + 2.0
+    assert len(result.history) == 20 and all(p.val_psnr is not None for p in result.history)
+    assert seen[-1].step == seen[-1].steps and 0 < seen[-1].elapsed
+
+
+def test_training_is_reproducible(setup):
+    clean, noisy, noise, masks = setup
+    config = TrainConfig(epochs=2, batch_size=4, patch_size=16, threads=1)
+    outs = []
+    for _ in range(2):
+        torch.manual_seed(5)
+        model = build_model(ModelConfig(hidden=8, features=8))
+        outs.append(train_on_image(model, clean, noisy, noise, masks, config).denoised)
+    np.testing.assert_array_equal(*outs)
+
+
+def test_stop_flag_ends_early_and_keeps_the_best_so_far(setup):
+    clean, noisy, noise, masks = setup
+    model = build_model(ModelConfig(hidden=8, features=8))
+    calls = []
+    result = train_on_image(model, clean, noisy, noise, masks, TrainConfig(epochs=50, batch_size=4, patch_size=16),
+                            should_stop=lambda: calls.append(1) or len(calls) >= 3)
+    assert result.stopped and len(result.history) == 1 and result.best_epoch == 1
+    assert result.denoised.shape == clean.shape
+
+
+def test_no_validation_pixels_falls_back_to_train_pixels(setup):
+    clean, noisy, noise, _ = setup
+    masks = make_masks(clean.shape[:2], PixelSplit(0.9, 0.0, 0.1), np.random.default_rng(0))
+    model = build_model(ModelConfig(architecture="row", hidden=8))
+    result = train_on_image(model, clean, noisy, noise, masks, TrainConfig(epochs=1, batch_size=2, patch_size=16))
+    assert np.isfinite(result.history[0].val_loss)
+
+
+def test_notebook_preset_keeps_the_original_defaults():
+    gray, color = notebook_preset(SCENARIOS["gray-gaussian"]), notebook_preset(SCENARIOS["color-gaussian"])
+    assert (gray.epochs, gray.batch_size, gray.learning_rate) == (60, 32, 1e-3)
+    assert color.batch_size == 8
+    assert (gray.split.train, gray.split.validation, gray.split.test) == (0.8, 0.1, 0.1)
+
+
+def test_corpus_training_learns_to_denoise():
+    images = [np.ascontiguousarray(sample_photo("astronaut", 1)[::4, ::4])]
+    held_out = np.ascontiguousarray(sample_photo("camera", 1)[160:224, 200:264])
+    noisy = GaussianNoise(625.0).apply(held_out, np.random.default_rng(0))
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=8, features=8))
+    before = psnr(held_out, denoise(model, noisy, 25.0))
+    history = train_on_corpus(model, images, SCENARIOS["gray-gaussian"],
+                              CorpusConfig(steps=80, batch_size=4, patch_size=24, learning_rate=3e-3, threads=2))
+    assert len(history) == 80
+    assert psnr(held_out, denoise(model, noisy, 25.0)) > max(before, psnr(held_out, noisy)) + 0.5
