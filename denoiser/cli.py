@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     length.add_argument("--steps", type=int)
     length.add_argument("--epochs", type=int, help="passes over the data, in patches")
     train.add_argument("--out", required=True, help="folder for <scenario>.pt and train_log.jsonl")
-    train.add_argument("--batch-size", type=int, default=8)
+    train.add_argument("--batch-size", type=int, default=8, help="patches per optimizer step, over all processes")
     train.add_argument("--patch-size", type=int, default=48)
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--hidden", type=int, help="LSTM hidden size (default: the scenario's)")
@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--architecture", choices=["renet", "row"])
     train.add_argument("--init", help="start from this checkpoint's weights")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--accumulate", type=int, default=1, help="micro-steps per optimizer step (they split the batch)")
+    train.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (and one at the end)")
+    train.add_argument("--resume", action="store_true", help="carry on from the checkpoint in --out up to --steps")
+    train.add_argument("--stream", action="store_true",
+                       help="decode images in worker processes, not all at once in memory (always on under torchrun)")
+    train.add_argument("--workers", type=int, default=2, help="image-decoding processes per rank when streaming")
+    train.add_argument("--threads", type=int, help="torch threads per process (default: the node's cores, shared)")
     train.set_defaults(run=run_train)
 
     samples = commands.add_parser("samples", help="write the built-in sample photos to a folder")
@@ -123,49 +130,98 @@ def run_denoise(args) -> None:
 
 
 def run_train(args) -> None:
+    """One process, or one rank of `torchrun ... -m denoiser train`: every rank trains a replica,
+    rank 0 alone writes the checkpoint and the log."""
+    import os
+
     import torch
     from tqdm import tqdm
 
-    from .checkpoint import load_checkpoint, save_checkpoint
-    from .data import load_folder
-    from .models import build_model
+    from . import distributed
+    from .checkpoint import save_checkpoint
+    from .data import PatchStream, image_files, image_pixels
     from .train import CorpusConfig, train_on_corpus
-    from dataclasses import replace
 
     scenario = get_scenario(args.scenario)
-    images = load_folder(args.data, scenario.channels)
-    if args.init:
-        model = load_checkpoint(args.init).model
-    else:
-        overrides = {k: v for k, v in (("hidden", args.hidden), ("features", args.features),
-                                       ("depth", args.depth), ("architecture", args.architecture)) if v}
-        model = build_model(replace(scenario.model, **overrides))
+    world = distributed.world_from_env()
+    for flag, value, least in (("--accumulate", args.accumulate, 1), ("--checkpoint-every", args.checkpoint_every, 1),
+                               ("--workers", args.workers, 0), ("--threads", args.threads, 1)):
+        if value is not None and value < least:
+            raise DenoiserError(f"{flag} must be at least {least}.")
+    out = Path(args.out)
+    target = out / f"{scenario.key}.pt"
+    files = image_files(args.data)
+    streamed = args.stream or world.size > 1
+    images = PatchStream(tuple(files), scenario.channels, workers=args.workers) if streamed \
+        else [load_image(path, scenario.channels) for path in files]
+    model, resume = _starting_model(args, scenario, target)
     steps = args.steps
     if steps is None:
-        pixels = sum(im.shape[0] * im.shape[1] for im in images)
-        steps = max(1, (args.epochs or 1) * pixels // (args.patch_size ** 2 * args.batch_size))
-    config = CorpusConfig(steps=steps, batch_size=args.batch_size, patch_size=args.patch_size,
-                          learning_rate=args.lr, seed=args.seed)
-    out = Path(args.out)
+        steps = max(1, (args.epochs or 1) * image_pixels(files) // (args.patch_size ** 2 * args.batch_size))
+    config = CorpusConfig(steps=steps, batch_size=args.batch_size, patch_size=args.patch_size, learning_rate=args.lr,
+                          seed=args.seed, threads=args.threads, accumulate=args.accumulate,
+                          checkpoint_every=args.checkpoint_every)
+    per_process = distributed.split_batch(config.batch_size, world.size, config.accumulate)
+    metadata = {"scenario": scenario.key, "data": str(args.data), "images": len(files),
+                "torch": str(torch.__version__),  # a str: TorchVersion would not pass the safe loader
+                "world_size": world.size, "config": {k: getattr(config, k) for k in config.__dataclass_fields__}}
+    first = resume["step"] if resume else 0
     out.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=steps, desc=f"train {scenario.key}", unit="step", file=sys.stderr)
-    with open(out / "train_log.jsonl", "w") as log:
-        def report(progress):
+    log_path = out / "train_log.jsonl" if world.is_main else os.devnull
+    with distributed.process_group(world), open(log_path, "a" if resume else "w") as log:
+        def write(record: dict) -> None:
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+
+        def report(progress) -> None:
             bar.update(1)
             bar.set_postfix(loss=f"{progress.train_loss:.1f}")
             if progress.step % 50 == 0 or progress.step == steps:
-                log.write(json.dumps({"step": progress.step, "loss_255": progress.train_loss,
-                                      "seconds": round(progress.elapsed, 2)}) + "\n")
-                log.flush()
+                write({"step": progress.step, "loss_255": progress.train_loss, "seconds": round(progress.elapsed, 2)})
+
+        def save(state: dict) -> None:
+            ranks = state.pop("ranks", None)  # given with the last checkpoint only
+            facts = {"steps": state["step"], "train_seconds": round(time.perf_counter() - started, 1)}
+            if world.is_main:
+                save_checkpoint(target, model, {**metadata, **facts, **({"ranks": ranks} if ranks else {})},
+                                extra={"training": state})
+            if ranks:
+                write({"end": True, **facts, "world_size": world.size, "ranks": ranks,
+                       "replicas_identical": len({rank["weights"] for rank in ranks}) == 1})
+
+        write({"world_size": world.size, "backend": world.backend if world.size > 1 else None,
+               "device": str(world.device), "batch_size": config.batch_size, "per_process_batch": per_process,
+               "accumulate": config.accumulate, "data": "stream" if streamed else "memory",
+               "workers": args.workers if streamed else 0, "start_step": first, "steps": steps})
+        bar = tqdm(total=steps, initial=first, desc=f"train {scenario.key}", unit="step", file=sys.stderr,
+                   disable=not world.is_main)
         started = time.perf_counter()
-        history = train_on_corpus(model, images, scenario, config, on_progress=report)
-    bar.close()
-    metadata = {"scenario": scenario.key, "steps": len(history), "data": str(args.data),
-                "images": len(images), "train_seconds": round(time.perf_counter() - started, 1),
-                "torch": torch.__version__, "config": vars(config) if hasattr(config, "__dict__") else {}}
-    metadata["config"] = {k: getattr(config, k) for k in config.__dataclass_fields__}
-    save_checkpoint(out / f"{scenario.key}.pt", model, metadata)
-    print(f"wrote {out / f'{scenario.key}.pt'} after {len(history)} steps")
+        train_on_corpus(model, images, scenario, config, on_progress=report, world=world, resume=resume,
+                        on_checkpoint=save)
+        bar.close()
+    if world.is_main:
+        print(f"wrote {target} at step {max(first, steps)} ({world.size} process(es))")
+
+
+def _starting_model(args, scenario, target: Path):
+    """The model to train and, with --resume, the training state saved beside its weights."""
+    from dataclasses import replace
+
+    from .checkpoint import load_checkpoint, read_payload
+    from .models import build_model
+
+    if args.resume:
+        if args.init:
+            raise DenoiserError("--resume carries on from the checkpoint in --out; leave out --init.")
+        resume = read_payload(target).get("training") if target.is_file() else None
+        if resume is None:
+            raise DenoiserError(f"Nothing to resume: {target} is missing or holds no training state.")
+        return load_checkpoint(target).model, resume
+    if args.init:
+        return load_checkpoint(args.init).model, None
+    overrides = {k: v for k, v in (("hidden", args.hidden), ("features", args.features),
+                                   ("depth", args.depth), ("architecture", args.architecture)) if v}
+    return build_model(replace(scenario.model, **overrides)), None
 
 
 def run_samples(args) -> None:
