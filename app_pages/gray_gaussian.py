@@ -1,0 +1,5 @@
+"""Scenario page: gray-gaussian (the scenario's data lives in denoiser.scenarios)."""
+
+from dashboard.ui import render_scenario_page
+
+render_scenario_page("gray-gaussian")

@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: pure Plotly figures (`figures`) and the shared widgets and page renderers (`ui`)."""

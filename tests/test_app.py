@@ -1,0 +1,206 @@
+"""Streamlit AppTest: every page runs headless in-process, with real widgets and the real core.
+
+Scenario pages get a small upload (48x48) and train one epoch, so each test takes seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from dashboard.ui import NOTEBOOK_PRESET, page_file
+from denoiser.pretrained import pretrained_path
+from denoiser.samples import sample_photo
+from denoiser.scenarios import SCENARIOS
+
+ENTRY = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+TIMEOUT = 180  # seconds for a run that trains; the machine may be busy
+
+needs_weights = pytest.mark.skipif(
+    not all(pretrained_path(key).is_file() for key in SCENARIOS), reason="the bundled weights are not in denoiser/weights yet")
+
+
+def png_bytes(photo: str = "camera", size: tuple[int, int] = (48, 48), gray: bool | None = None) -> bytes:
+    """A crop of a sample photo as PNG bytes (gray=True forces one channel, False forces RGB)."""
+    crop = sample_photo(photo)[120:120 + size[1], 220:220 + size[0]]
+    array = np.round(crop * 255).astype(np.uint8)
+    image = Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array)
+    if gray is not None:
+        image = image.convert("L" if gray else "RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def app() -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def open_page(at: AppTest, url_path: str) -> AppTest:
+    at.switch_page(page_file(url_path)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(at: AppTest, key: str, data: bytes, name: str = "photo.png") -> AppTest:
+    at.radio(key=f"{key}:source").set_value("Upload").run()
+    at.file_uploader(key=f"{key}:upload").set_value((name, data, "image/png"))
+    return at.run()
+
+
+def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def decibels(text: str) -> float:
+    return float(text.split()[0])
+
+
+def test_home_shows_the_picture_and_links_every_page(app):
+    assert app.title[0].value == "LSTM image-denoising lab"
+    links = [link.proto.page for link in app.get("page_link")]
+    assert set(links) >= {*SCENARIOS, "your-photo", "benchmark"}  # the url paths
+    assert [i.proto.imgs[0].caption for i in app.image][:2] == ["Clean (held-out photo)", "Noisy, sigma 20"]
+
+
+@pytest.mark.parametrize("key", list(SCENARIOS))
+def test_each_scenario_page_trains_and_shows_results(app, key):
+    open_page(app, key)
+    upload(app, key, png_bytes("coffee" if SCENARIOS[key].channels == 3 else "camera"))
+    assert not app.error
+    if SCENARIOS[key].noise_kind == "gaussian":
+        app.slider(key=f"{key}:variance").set_value(400).run()
+        assert any("sigma = √400 = **20.0**" in c.value for c in app.caption)
+    else:
+        app.slider(key=f"{key}:density").set_value(0.2).run()
+    app.number_input(key=f"{key}:epochs").set_value(1).run()
+    app.button(key=f"{key}:train").click().run(timeout=TIMEOUT)
+    assert not app.exception, app.exception
+
+    tiles = metrics(app)
+    assert {"PSNR noisy", "PSNR denoised", "SSIM denoised", "Test MSE (0..255)", "Time"} <= set(tiles)
+    noisy, denoised = decibels(tiles["PSNR noisy"][0]), decibels(tiles["PSNR denoised"][0])
+    assert 5 < noisy < 40 and 5 < denoised < 60
+    if pretrained_path(key).is_file():  # fine-tuned from the bundled weights: a real gain
+        assert denoised > noisy
+    outcome = app.session_state[f"{key}:outcome"]
+    assert outcome.action == "trained" and outcome.denoised.shape == outcome.clean.shape
+    assert outcome.denoised.shape[:2] == (48, 48) and outcome.denoised.shape[2] == SCENARIOS[key].channels
+    assert outcome.history and outcome.history[-1].epoch == 1 and outcome.best_epoch == 1
+    assert float(tiles["Test MSE (0..255)"][0]) == pytest.approx(outcome.scores["test"].mse, abs=0.05)
+    labels = [d.proto.label for d in app.get("download_button")]
+    assert labels == ["Denoised PNG", "Weights (.pt)", "Metrics (JSON)"]
+    assert len(app.get("plotly_chart")) >= 4  # comparison, residual, error, histogram (+ loss)
+    assert [t.label for t in app.tabs][:2] == ["Before / after", "Residual and error"]
+
+
+@needs_weights
+@pytest.mark.parametrize("key", list(SCENARIOS))
+def test_bundled_weights_denoise_a_sample_photo_at_once(app, key):
+    open_page(app, key)
+    app.button(key=f"{key}:bundled").click().run()
+    assert not app.exception
+    tiles = metrics(app)
+    assert decibels(tiles["PSNR denoised"][0]) > decibels(tiles["PSNR noisy"][0])
+    assert tiles["PSNR denoised"][1].startswith("+")
+    outcome = app.session_state[f"{key}:outcome"]
+    assert outcome.action == "bundled" and max(outcome.clean.shape[:2]) == 256  # downscaled sample
+    assert any("Downscaled from" in i.value for i in app.info)
+    metrics_json = json.loads(json.dumps(outcome.metrics()))
+    assert set(metrics_json["scores"]) == {"all", "train", "validation", "test"}
+
+
+def test_a_bad_upload_shows_the_error_and_the_page_keeps_running(app):
+    open_page(app, "gray-gaussian")
+    upload(app, "gray-gaussian", b"this is not an image", name="notes.png")
+    assert not app.exception
+    assert "Could not use notes.png" in app.error[0].value and "Not a readable image" in app.error[0].value
+    assert not [b for b in app.button if b.key == "gray-gaussian:train"]
+    app.radio(key="gray-gaussian:source").set_value("Sample photo").run()
+    assert not app.error and app.button(key="gray-gaussian:train")
+
+
+def test_uploads_are_converted_to_the_page_channels_and_downscaled(app):
+    open_page(app, "gray-gaussian")
+    upload(app, "gray-gaussian", png_bytes("coffee", size=(300, 200)))
+    assert any("converted from color to gray" in c.value for c in app.caption)
+    assert any("Downscaled from 300×200 to 256×171" in i.value for i in app.info)
+    open_page(app, "color-gaussian")
+    upload(app, "color-gaussian", png_bytes("camera", gray=True))
+    assert any("replicated to three channels" in c.value for c in app.caption)
+
+
+def test_the_notebook_preset_sets_the_original_settings(app):
+    open_page(app, "color-gaussian")
+    app.radio(key="color-gaussian:preset").set_value(NOTEBOOK_PRESET).run()
+    assert app.selectbox(key="color-gaussian:architecture").value == "row"
+    assert app.number_input(key="color-gaussian:epochs").value == 60
+    assert app.select_slider(key="color-gaussian:batch").value == 8  # the notebook's color batch
+    assert app.select_slider(key="color-gaussian:lr").value == pytest.approx(1e-3)
+    assert tuple(app.slider(key="color-gaussian:split").value) == pytest.approx((0.8, 0.9))
+    assert app.checkbox(key="color-gaussian:from_bundled").value is False
+
+
+def test_results_and_settings_survive_a_page_switch(app):
+    open_page(app, "gray-salt-pepper")
+    upload(app, "gray-salt-pepper", png_bytes())
+    app.slider(key="gray-salt-pepper:density").set_value(0.3).run()
+    app.number_input(key="gray-salt-pepper:epochs").set_value(1).run()
+    app.button(key="gray-salt-pepper:train").click().run(timeout=TIMEOUT)
+    before = metrics(app)["PSNR denoised"]
+    open_page(app, "benchmark")
+    open_page(app, "gray-salt-pepper")
+    assert metrics(app)["PSNR denoised"] == before
+    assert app.slider(key="gray-salt-pepper:density").value == pytest.approx(0.3)
+
+
+def test_baselines_run_beside_the_lstm(app):
+    open_page(app, "gray-gaussian")
+    upload(app, "gray-gaussian", png_bytes())
+    app.slider(key="gray-gaussian:variance").set_value(900).run()
+    app.number_input(key="gray-gaussian:epochs").set_value(1).run()
+    app.button(key="gray-gaussian:train").click().run(timeout=TIMEOUT)
+    app.multiselect(key="gray-gaussian:baselines").set_value(["median", "gaussian-blur"]).run()
+    app.button(key="gray-gaussian:run-baselines").click().run(timeout=TIMEOUT)
+    assert not app.exception
+    table = app.dataframe[-1].value
+    assert list(table["method"]) == ["Noisy input", "LSTM (trained here)", "Median 3×3", "Gaussian blur"]
+    assert (table["PSNR (dB)"].iloc[2:] > table["PSNR (dB)"].iloc[0]).all()  # both filters help at sigma 30
+
+
+@needs_weights
+def test_your_photo_page_denoises_an_upload(app):
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("photo.png", png_bytes(size=(64, 64)), "image/png"))
+    app.run()
+    app.button(key="your-photo:denoise").click().run()
+    assert not app.exception
+    tiles = metrics(app)
+    assert float(tiles["Noise estimate after"][0]) <= float(tiles["Noise estimate before"][0])
+    assert app.session_state["your-photo:outcome"]["denoised"].shape == (64, 64, 1)
+
+
+@needs_weights
+def test_benchmark_page_runs_and_tabulates(app):
+    open_page(app, "benchmark")
+    app.multiselect(key="benchmark:images:gray-gaussian").set_value(["camera", "coins"])
+    app.multiselect(key="benchmark:methods:gray-gaussian").set_value(["noisy", "lstm", "median"])
+    app.select_slider(key="benchmark:side").set_value(64)
+    app.run()
+    app.button(key="benchmark:run").click().run(timeout=TIMEOUT)
+    assert not app.exception
+    rows = app.session_state["benchmark:result"]["rows"]
+    assert len(rows) == 6 and {r.method for r in rows} == {"noisy", "lstm", "median"}
+    summary = app.dataframe[0].value
+    assert list(summary["method"]) == ["Noisy input", "LSTM", "Median 3×3"]
+    assert summary["mean PSNR (dB)"].iloc[1] > summary["mean PSNR (dB)"].iloc[0]

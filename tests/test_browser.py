@@ -1,0 +1,222 @@
+"""Real-browser test: `streamlit run` on a free port, Chromium driven by Playwright through every page.
+
+Each scenario page takes an upload through the file chooser, trains with the quick preset cut to
+one epoch, shows the PSNR tiles, images and plots, and hands out a PNG download. Screenshots go
+to $SCREENSHOTS_DIR (docs/screenshots for the README) or to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from denoiser.samples import sample_photo
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SCENARIO_PAGES = {"gray-gaussian": "camera", "gray-salt-pepper": "camera", "color-gaussian": "coffee"}
+TRAINING = 240_000  # ms: one epoch on a 64x64 image, on a loaded 2-core machine
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium at /usr/bin/chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.time() > deadline:
+            process.kill()
+            pytest.fail(f"streamlit did not start:\n{process.stdout.read().decode(errors='replace')[-3000:]}")
+        time.sleep(0.5)
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("SCREENSHOTS_DIR") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def png_upload(folder: Path, photo: str) -> Path:
+    """A 64x64 crop of a sample photo, as a file to upload."""
+    crop = sample_photo(photo)[120:184, 220:284]
+    array = np.round(crop * 255).astype(np.uint8)
+    path = folder / f"{photo}-64.png"
+    Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(path)
+    return path
+
+
+def wait_until_idle(page) -> None:
+    """Streamlit shows its status widget while a script runs."""
+    page.wait_for_timeout(300)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=TRAINING)
+
+
+def assert_no_exception(page) -> None:
+    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
+
+
+def metric_value(page, label: str) -> float:
+    tile = page.get_by_test_id("stMetric").filter(has_text=label).first
+    text = tile.get_by_test_id("stMetricValue").inner_text()
+    return float(re.search(r"-?\d+(\.\d+)?", text).group())
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main container, so grow the viewport to fit it."""
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": min(max(1000, height), 6000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def upload(page, path: Path) -> None:
+    page.get_by_test_id("stRadio").first.get_by_text("Upload", exact=True).click()
+    page.locator("input[type=file]").first.set_input_files(str(path))
+    page.get_by_text("Noisy · PSNR").wait_for()
+    wait_until_idle(page)
+
+
+def set_number(page, label: str, value: int) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+    wait_until_idle(page)
+
+
+@pytest.mark.parametrize("key", list(SCENARIO_PAGES))
+def test_scenario_page_uploads_trains_and_downloads(server, page, shots, tmp_path, key):
+    page.goto(f"{server}/{key}")
+    page.get_by_role("button", name="Train", exact=True).wait_for()
+    upload(page, png_upload(tmp_path, SCENARIO_PAGES[key]))
+    set_number(page, "Epochs", 1)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_test_id("stMetric").filter(has_text="PSNR denoised").wait_for(timeout=TRAINING)
+    wait_until_idle(page)
+    assert_no_exception(page)
+    noisy, denoised = metric_value(page, "PSNR noisy"), metric_value(page, "PSNR denoised")
+    assert 5 < noisy < denoised < 60
+    assert page.get_by_text("Trained 1 of 1 epochs on").is_visible()
+    assert page.locator(".js-plotly-plot").count() >= 1  # the before/after comparison
+    page.get_by_role("tab", name="Residual and error").click()
+    page.get_by_text("Residual: noisy − denoised").wait_for()
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Denoised PNG").click()
+    saved = tmp_path / "denoised.png"
+    download.value.save_as(saved)
+    assert Image.open(saved).size == (64, 64)
+    page.get_by_role("tab", name="Before / after").click()
+    screenshot(page, shots / f"{key}.png")
+
+
+def test_stop_keeps_the_best_model_so_far(server, page, tmp_path):
+    page.goto(f"{server}/gray-gaussian")
+    upload(page, png_upload(tmp_path, "camera"))
+    set_number(page, "Epochs", 500)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("validation PSNR").first.wait_for(timeout=TRAINING)  # at least one epoch ended
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text("Stopped in epoch").wait_for(timeout=TRAINING)
+    wait_until_idle(page)
+    assert_no_exception(page)
+    summary = page.get_by_text("Stopped in epoch").inner_text()
+    stopped_in = int(re.search(r"Stopped in epoch (\d+) of 500", summary).group(1))
+    best = int(re.search(r"kept the best model so far \(epoch (\d+)\)", summary).group(1))
+    assert 1 <= best <= stopped_in < 500
+    assert metric_value(page, "PSNR denoised") > metric_value(page, "PSNR noisy")
+
+
+def test_home_links_every_page(server, page, shots):
+    page.goto(server)
+    page.get_by_text("LSTM image-denoising lab").first.wait_for()
+    wait_until_idle(page)
+    assert_no_exception(page)
+    for title in ("Gray · Gaussian", "Gray · Salt & pepper", "Color · Gaussian", "Your photo", "Benchmark"):
+        assert page.get_by_test_id("stPageLink").filter(has_text=title).count() >= 1, title
+    screenshot(page, shots / "home.png")
+    page.get_by_test_id("stPageLink").filter(has_text="Color · Gaussian").first.click()
+    page.wait_for_url(re.compile(r".*/color-gaussian$"))
+
+
+def test_your_photo_page_denoises_an_upload(server, page, shots, tmp_path):
+    page.goto(f"{server}/your-photo")
+    page.locator("input[type=file]").first.set_input_files(str(png_upload(tmp_path, "camera")))
+    page.get_by_role("button", name="Denoise", exact=True).click()
+    page.get_by_test_id("stMetric").filter(has_text="Noise estimate after").wait_for(timeout=TRAINING)
+    wait_until_idle(page)
+    assert_no_exception(page)
+    screenshot(page, shots / "your-photo.png")
+
+
+def test_benchmark_page_runs_and_charts(server, page, shots):
+    page.goto(f"{server}/benchmark")
+    page.get_by_role("button", name="Run benchmark").wait_for()
+    side = page.get_by_test_id("stSlider").filter(has_text="Largest side").get_by_role("slider")
+    side.focus()
+    for _ in range(2):  # 256 -> 64 pixels
+        side.press("ArrowLeft")
+    wait_until_idle(page)
+    page.get_by_role("button", name="Run benchmark").click()
+    page.get_by_text("runs.", exact=False).first.wait_for(timeout=TRAINING)
+    wait_until_idle(page)
+    assert_no_exception(page)
+    assert "at most 64 px" in page.get_by_test_id("stAlertContentSuccess").inner_text()
+    assert page.locator(".js-plotly-plot").count() >= 3
+    screenshot(page, shots / "benchmark.png")
