@@ -55,8 +55,10 @@ def read_payload(source: str | os.PathLike | bytes) -> dict:
     stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     try:
         payload = torch.load(stream, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise DenoiserError(f"{name} was refused: it holds code or objects, not only weights.") from None
+    except pickle.UnpicklingError as error:
+        if "global" in str(error).lower():  # the safe unpickler met a class or function to call
+            raise DenoiserError(f"{name} was refused: it holds code or objects, not only weights.") from None
+        raise DenoiserError(f"{name} is not a denoiser checkpoint.") from None
     except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, OSError):
         raise DenoiserError(f"{name} is not a denoiser checkpoint.") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

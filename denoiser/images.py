@@ -38,7 +38,9 @@ def load_image(source: str | os.PathLike | bytes, channels: int | None = None,
             image.load()
     except DenoiserError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DenoiserError(f"The image is over the limit of {max_pixels:,} pixels (a decompression bomb?).") from None
+    except UnidentifiedImageError as error:
         raise DenoiserError(f"Not a readable image ({_short(error)}).") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise DenoiserError(f"The image file is damaged or truncated ({_short(error)}).") from None

@@ -1,0 +1,94 @@
+"""The command line as a user runs it: a real subprocess, its exit status, stderr and files."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from denoiser.images import load_image, save_image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "denoiser", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def photo(tmp_path, gray_image):
+    path = tmp_path / "photo.png"
+    save_image(gray_image, path)
+    return path
+
+
+def test_noise_round_trip_is_seeded(tmp_path, photo, gray_image):
+    for name in ("a.png", "b.png"):
+        result = cli("noise", photo, "-o", tmp_path / name, "--noise", "gaussian", "--variance", 100, "--seed", 0)
+        assert result.returncode == 0, result.stderr
+    a, b = load_image(tmp_path / "a.png"), load_image(tmp_path / "b.png")
+    np.testing.assert_array_equal(a, b)
+    assert 6 < np.std((a - gray_image) * 255) < 14  # sigma 10, after 8-bit rounding and clipping
+
+
+@pytest.mark.parametrize("args", [["--noise", "salt-pepper", "--density", 0.1], ["--noise", "poisson"],
+                                  ["--noise", "speckle"]])
+def test_other_noises(tmp_path, photo, gray_image, args):
+    result = cli("noise", photo, "-o", tmp_path / "n.png", *args)
+    assert result.returncode == 0, result.stderr
+    assert not np.array_equal(load_image(tmp_path / "n.png"), gray_image)
+
+
+def test_denoise_one_file_and_a_folder(tmp_path, photo, tiny_checkpoint):
+    out = tmp_path / "clean.png"
+    result = cli("denoise", photo, "-o", out, "--scenario", "gray-gaussian", "--sigma", 10, "--model", tiny_checkpoint)
+    assert result.returncode == 0, result.stderr
+    assert load_image(out).shape == load_image(photo).shape
+
+    second = tmp_path / "second.jpg"
+    save_image(np.zeros((9, 7, 3), np.float32), second)
+    folder = tmp_path / "outs"
+    result = cli("denoise", photo, second, "-o", folder, "--scenario", "gray-gaussian", "--model", tiny_checkpoint)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["photo.png", "second.jpg"]
+    assert load_image(folder / "second.jpg").shape == (9, 7, 1)  # input size, the scenario's mode
+    assert "sigma" in result.stdout  # estimated when not given
+
+
+def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(2):
+        save_image(np.rot90(gray_image, i), data / f"{i}.png")
+    result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 3, "--out", tmp_path / "run",
+                 "--batch-size", 2, "--patch-size", 16, "--hidden", 8, "--features", 8)
+    assert result.returncode == 0, result.stderr
+    checkpoint = tmp_path / "run" / "gray-gaussian.pt"
+    assert checkpoint.is_file() and "train gray-gaussian" in result.stderr  # the progress bar
+    result = cli("denoise", data / "0.png", "-o", tmp_path / "d.png", "--scenario", "gray-gaussian", "--model", checkpoint)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda t, p: ["noise", t / "missing.png", "-o", t / "o.png"], "No such file"),
+    (lambda t, p: ["noise", t / "junk.png", "-o", t / "o.png"], "Not a readable image"),
+    (lambda t, p: ["noise", p, "-o", t / "o.png", "--noise", "salt-pepper", "--density", 2], "density"),
+    (lambda t, p: ["noise", p, "-o", t / "o.xyz"], "Unknown output format"),
+    (lambda t, p: ["denoise", p, "-o", t / "o.png", "--scenario", "gray-gaussian", "--model", t / "junk.png"],
+     "not a denoiser checkpoint"),
+    (lambda t, p: ["denoise", p, t / "junk.png", "-o", t / "outs", "--scenario", "gray-gaussian"], "Not a readable image"),
+    (lambda t, p: ["denoise", p, "-o", t / "o.png", "--scenario", "gray-gaussian", "--sigma", -3], "--sigma"),
+    (lambda t, p: ["train", "--data", t / "nothing", "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r"],
+     "No such folder"),
+])
+def test_errors_are_one_line_without_traceback_or_output(tmp_path, photo, make_args, message):
+    (tmp_path / "junk.png").write_bytes(b"this is not an image")
+    before = set(tmp_path.rglob("*"))
+    result = cli(*make_args(tmp_path, photo))
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    created = {p for p in set(tmp_path.rglob("*")) - before if p.is_file()}
+    assert not created
