@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -65,7 +66,8 @@ class PatchGroups(Dataset):
     """Item (epoch, i, rank): random augmented patches of image i with their noise, as arrays
     (noisy, sigma, clean). The image is decoded when asked, so in a DataLoader worker; the patches
     depend on the key and the seed only, not on which worker cuts them (the rank is in the key so
-    that an image dealt to two ranks, to even out their shares, gives each its own patches)."""
+    that an image dealt to two ranks, to even out their shares, gives each its own patches).
+    An unreadable file gives no patches and a warning, so one bad photo does not stop a long run."""
 
     def __init__(self, files: list[Path], channels: int, patch_size: int,
                  draw_noise: Callable[[np.random.Generator], NoiseModel], seed: int = 0,
@@ -79,7 +81,12 @@ class PatchGroups(Dataset):
     def __getitem__(self, key: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         epoch, index, rank = key
         rng = np.random.default_rng([self.seed, epoch, index, rank])
-        image = load_image(self.files[index], self.channels)
+        try:
+            image = load_image(self.files[index], self.channels)
+        except DenoiserError as error:
+            warnings.warn(f"skipped {self.files[index]}: {error}")
+            empty = np.zeros((0, self.channels, self.patch_size, self.patch_size), dtype=np.float32)
+            return empty, np.zeros(0, dtype=np.float32), empty
         count = min(self.patches_per_image, max(1, image.shape[0] * image.shape[1] // self.patch_size ** 2))
         clean = np.stack([augment(random_patch(image, self.patch_size, rng)[2], rng) for _ in range(count)])
         noises = [self.draw_noise(rng) for _ in range(count)]
@@ -118,7 +125,11 @@ class PatchStream:
                             batch_size=None, num_workers=self.workers, prefetch_factor=4 if self.workers else None)
         rng = np.random.default_rng([seed, rank])
         pool: list[tuple[torch.Tensor, ...]] = []
+        empty_in_a_row = 0
         for noisy, sigma, clean in loader:
+            empty_in_a_row = 0 if len(clean) else empty_in_a_row + 1
+            if empty_in_a_row > len(groups):
+                raise DenoiserError("None of the images could be read.")
             pool.extend(zip(noisy, sigma, clean))
             while len(pool) >= max(batch_size, self.pool):
                 picks = sorted(rng.choice(len(pool), size=batch_size, replace=False), reverse=True)
