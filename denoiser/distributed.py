@@ -43,8 +43,10 @@ class World:
 
     @property
     def cpu_threads(self) -> int:
-        """The machine's cores shared among the processes on it, never more than 8 each."""
-        return max(1, min(8, (os.cpu_count() or 1) // self.local_size))
+        """Torch threads per process: OMP_NUM_THREADS when set (torchrun sets 1 when it starts
+        several processes), else the machine's cores shared among its processes, at most 8 each."""
+        told = int(os.environ.get("OMP_NUM_THREADS") or 0)
+        return max(1, told or min(8, (os.cpu_count() or 1) // self.local_size))
 
 
 def world_from_env(environ: Mapping[str, str] | None = None, use_cuda: bool | None = None) -> World:
