@@ -301,51 +301,87 @@ def make_outcome(action: str, clean, noisy, denoised, masks, seconds: float, wei
                    list(history), best_epoch, stopped)
 
 
-def train_with_progress(scope: str, model, clean, noisy, noise: NoiseModel, masks, config: TrainConfig,
-                        finish) -> None:
-    """Train while drawing a progress bar, times and a live loss chart, with a Stop button.
+@dataclass
+class TrainingRun:
+    """A training in progress, kept in session_state while it runs.
 
-    Stop works through Streamlit's own rerun: clicking it (or any widget) makes the next `st.*` call
-    inside the progress callback raise, which unwinds `train_on_image`. The callback copies the
-    weights of every new best epoch, and the `finally` below turns that copy into the page's result,
-    so a stopped run keeps the best model so far.
+    Streamlit handles a click during a run (Stop, or any widget) by stopping the running script at
+    its next `st.*` call and starting a new run at once; the stopped thread may no longer write to
+    session_state. So the progress callback updates this object in place (the best weights so far,
+    the history), and the next run of the page turns whatever it holds into the result.
     """
+
+    scope: str
+    model_config: ModelConfig
+    clean: np.ndarray
+    noisy: np.ndarray
+    noise: NoiseModel
+    masks: object
+    image: str
+    settings: dict
+    best_state: dict
+    best_epoch: int = 0
+    history: list[Progress] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def outcome(self, model, denoised: np.ndarray, stopped: bool) -> Outcome:
+        weights = checkpoint_bytes(model, {"scenario": self.scope, "trained_on": self.image, "settings": self.settings,
+                                           "best_epoch": self.best_epoch})
+        return make_outcome("trained", self.clean, self.noisy, denoised, self.masks, time.perf_counter() - self.started,
+                            weights, image=self.image, noise=self.noise, settings=self.settings,
+                            history=list(self.history), best_epoch=self.best_epoch, stopped=stopped)
+
+    def interrupted_outcome(self) -> Outcome:
+        """The result of an interrupted run: the best weights so far (the starting ones before any epoch ended)."""
+        model = build_model(self.model_config)
+        model.load_state_dict(self.best_state)
+        return self.outcome(model, denoise(model, self.noisy, self.noise.sigma), stopped=True)
+
+
+def collect_interrupted_training(scope: str) -> None:
+    """If the last run of this page was interrupted while training, keep its best model as the result."""
+    run = st.session_state.pop(f"{scope}:training", None)
+    if run is not None:
+        with st.spinner("Keeping the best model so far…"):
+            st.session_state[f"{scope}:outcome"] = run.interrupted_outcome()
+
+
+def train_with_progress(run: TrainingRun, model, config: TrainConfig) -> Outcome:
+    """Train while drawing a progress bar, times and a live loss chart, with a Stop button."""
+    scope = run.scope
+    st.session_state[f"{scope}:training"] = run
     holder = st.empty()
     box = holder.container(border=True)
     bar_column, stop_column = box.columns([5, 1])
     bar = bar_column.progress(0.0, text="Starting…")
     stop_column.button("Stop", key=f"{scope}:stop", help="Stop now and keep the best model so far", width="stretch")
     timing, chart = box.empty(), box.empty()
-    history: list[Progress] = []
-    best = {"epoch": 0, "state": copy.deepcopy(model.state_dict())}
     last_draw = [0.0]
 
     def on_progress(progress: Progress) -> None:
-        history.append(progress)
+        run.history.append(progress)
         epoch_end = progress.val_loss is not None
         if epoch_end and progress.best_epoch == progress.epoch:
-            best.update(epoch=progress.epoch, state=copy.deepcopy(model.state_dict()))
+            run.best_state, run.best_epoch = copy.deepcopy(model.state_dict()), progress.epoch
         text = f"Epoch {progress.epoch}/{progress.epochs} · step {progress.step}/{progress.steps} · loss {progress.train_loss:.1f}"
         if epoch_end:
             text += f" · validation PSNR {progress.val_psnr:.2f} dB"
-        bar.progress(min(1.0, progress.fraction), text=text)
+        bar.progress(min(1.0, progress.fraction), text=text)  # a click since the last call stops the script here
         remaining = progress.remaining
         timing.caption(f"Elapsed {progress.elapsed:.1f} s · remaining "
                        f"{'…' if math.isnan(remaining) else f'about {remaining:.0f} s'}")
         now = time.perf_counter()
         if epoch_end or now - last_draw[0] > 0.5:
             last_draw[0] = now
-            chart.plotly_chart(figures.loss_figure(history), key=f"{scope}:live-loss:{len(history)}")
+            chart.plotly_chart(figures.loss_figure(run.history), key=f"{scope}:live-loss:{len(run.history)}")
 
-    outcome = None
-    try:
-        result = train_on_image(model, clean, noisy, noise, masks, config, on_progress=on_progress)
-        outcome = finish(result.denoised, history, result.best_epoch, result.stopped)
-        holder.empty()  # the curve moves to the results' "Training curve" tab
-    finally:
-        if outcome is None:  # interrupted by Stop (or another widget): keep the best epoch so far
-            model.load_state_dict(best["state"])
-            finish(denoise(model, noisy, noise.sigma), history, best["epoch"], True)
+    result = train_on_image(model, run.clean, run.noisy, run.noise, run.masks, config, on_progress=on_progress)
+    run.best_epoch = result.best_epoch
+    outcome = run.outcome(model, result.denoised, result.stopped)
+    st.session_state[f"{scope}:outcome"] = outcome
+    del st.session_state[f"{scope}:training"]
+    holder.empty()  # the curve moves to the results' "Training curve" tab
+    return outcome
 
 
 def show_outcome(scope: str, outcome: Outcome) -> None:
@@ -434,6 +470,7 @@ def render_scenario_page(scenario_key: str) -> None:
     """A whole scenario page: image, noise, training or bundled weights, results, baselines."""
     scenario = get_scenario(scenario_key)
     scope = scenario.key
+    collect_interrupted_training(scope)
     st.title(scenario.title)
     st.caption(f"{'Gray' if scenario.channels == 1 else 'Color'} images · the original notebook's noise: "
                f"{scenario.noise.name}. Train an LSTM on one image or use the bundled weights.")
@@ -460,22 +497,14 @@ def render_scenario_page(scenario_key: str) -> None:
                                    disabled=bundled is None, help=None if bundled else "No bundled weights yet")
         settings = {"image": label, "noise": noise.name, **choice.to_dict()}
         if train:
-            started = time.perf_counter()
             if choice.from_bundled:
                 model = copy.deepcopy(bundled.model)
             else:
                 torch.manual_seed(seed)
                 model = build_model(choice.model)
-
-            def finish(denoised, history, best_epoch, stopped):
-                weights = checkpoint_bytes(model, {"scenario": scope, "trained_on": label, "settings": settings})
-                outcome = make_outcome("trained", clean, noisy, denoised, masks, time.perf_counter() - started,
-                                       weights, image=label, noise=noise, settings=settings, history=history,
-                                       best_epoch=best_epoch, stopped=stopped)
-                st.session_state[f"{scope}:outcome"] = outcome
-                return outcome
-
-            train_with_progress(scope, model, clean, noisy, noise, masks, choice.config, finish)
+            run = TrainingRun(scope, model.config, clean, noisy, noise, masks, label, settings,
+                              best_state=copy.deepcopy(model.state_dict()))
+            train_with_progress(run, model, choice.config)
         if use_bundled:
             started = time.perf_counter()
             with st.spinner("Denoising with the bundled weights…"):

@@ -204,3 +204,33 @@ def test_benchmark_page_runs_and_tabulates(app):
     summary = app.dataframe[0].value
     assert list(summary["method"]) == ["Noisy input", "LSTM", "Median 3×3"]
     assert summary["mean PSNR (dB)"].iloc[1] > summary["mean PSNR (dB)"].iloc[0]
+
+
+def test_a_run_interrupted_mid_training_leaves_its_best_model_as_the_result(app):
+    """What Stop leaves behind: the TrainingRun the progress callback kept up to date in session_state."""
+    import copy
+
+    import torch
+
+    from dashboard.ui import TrainingRun
+    from denoiser.models import build_model
+    from denoiser.noise import GaussianNoise
+    from denoiser.splits import PixelSplit, make_masks
+
+    open_page(app, "gray-gaussian")
+    clean = np.ascontiguousarray(sample_photo("camera", 1)[100:132, 200:232])
+    noise = GaussianNoise(400.0)
+    noisy = noise.apply(clean, np.random.default_rng(0))
+    torch.manual_seed(0)
+    model = build_model(SCENARIOS["gray-gaussian"].model)
+    masks = make_masks((32, 32), PixelSplit(), np.random.default_rng(0))
+    run = TrainingRun("gray-gaussian", model.config, clean, noisy, noise, masks, "crop", {},
+                      best_state=copy.deepcopy(model.state_dict()), best_epoch=3)
+    app.session_state["gray-gaussian:training"] = run
+    app.run()
+    assert not app.exception
+    outcome = app.session_state["gray-gaussian:outcome"]
+    assert outcome.stopped and outcome.best_epoch == 3 and outcome.denoised.shape == (32, 32, 1)
+    assert "gray-gaussian:training" not in app.session_state
+    assert "kept the best model so far (epoch 3)" in app.warning[0].value
+    assert "PSNR denoised" in metrics(app)

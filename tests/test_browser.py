@@ -153,7 +153,7 @@ def test_scenario_page_uploads_trains_and_downloads(server, page, shots, tmp_pat
     noisy, denoised = metric_value(page, "PSNR noisy"), metric_value(page, "PSNR denoised")
     assert 5 < noisy < denoised < 60
     assert page.get_by_text("Trained 1 of 1 epochs on").is_visible()
-    assert page.locator(".js-plotly-plot").count() >= 1  # the before/after comparison
+    page.locator(".js-plotly-plot").first.wait_for()  # the before/after comparison
     page.get_by_role("tab", name="Residual and error").click()
     page.get_by_text("Residual: noisy − denoised").wait_for()
 
@@ -172,7 +172,7 @@ def test_stop_keeps_the_best_model_so_far(server, page, tmp_path):
     set_number(page, "Epochs", 500)
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("validation PSNR").first.wait_for(timeout=TRAINING)  # at least one epoch ended
-    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Stopped in epoch").wait_for(timeout=TRAINING)
     wait_until_idle(page)
     assert_no_exception(page)
@@ -218,5 +218,5 @@ def test_benchmark_page_runs_and_charts(server, page, shots):
     wait_until_idle(page)
     assert_no_exception(page)
     assert "at most 64 px" in page.get_by_test_id("stAlertContentSuccess").inner_text()
-    assert page.locator(".js-plotly-plot").count() >= 3
+    page.locator(".js-plotly-plot").nth(2).wait_for()  # mean, speed and per-image charts
     screenshot(page, shots / "benchmark.png")
