@@ -22,7 +22,7 @@ def _image_layout(figure: go.Figure, height: int, width: int) -> go.Figure:
     figure.update_xaxes(visible=False, constrain="domain")
     figure.update_yaxes(visible=False, scaleanchor="x", autorange="reversed", constrain="domain")
     figure.update_layout(margin=dict(l=0, r=0, t=30, b=0), uirevision="keep",
-                         height=min(640, max(280, int(520 * height / max(width, 1)))))
+                         height=min(760, max(300, int(640 * height / max(width, 1)))))
     return figure
 
 
@@ -190,11 +190,13 @@ def benchmark_figures(rows: Sequence, titles: Mapping[str, str]) -> dict[str, go
     per_image = go.Figure([go.Bar(name=titles.get(m, m), x=images,
                                   y=[next((r.psnr for r in rows if r.method == m and r.image == i), None) for i in images])
                            for m in methods])
-    per_image.update_layout(barmode="group", yaxis_title="PSNR (dB)", height=360, margin=dict(l=10, r=10, t=40, b=10),
-                            title=dict(text="PSNR per image", font=dict(size=14)))
+    finite = [r.psnr for r in rows if math.isfinite(r.psnr)]
+    low, high = (max(0.0, min(finite) - 2), max(finite) + 1) if finite else (0, 1)
+    per_image.update_layout(barmode="group", height=360, yaxis=dict(title="PSNR (dB)", range=[low, high]),
+                            margin=dict(l=10, r=10, t=40, b=10), title=dict(text="PSNR per image", font=dict(size=14)))
     speed = go.Figure(go.Scatter(
         x=[max(means[m]["seconds"], 1e-3) for m in methods], y=[means[m]["psnr"] for m in methods],
-        mode="markers+text", text=[titles.get(m, m) for m in methods], textposition="top center",
+        mode="markers+text", text=[titles.get(m, m) for m in methods], textposition="top center", cliponaxis=False,
         marker=dict(size=12, color=[ACCENT if m == "lstm" else TRAIN_COLOR for m in methods])))
     speed.update_layout(xaxis=dict(title="seconds per image (log)", type="log"), yaxis_title="mean PSNR (dB)",
                         height=360, margin=dict(l=10, r=10, t=40, b=10),

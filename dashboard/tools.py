@@ -128,7 +128,7 @@ def render_photo_page() -> None:
     tiles = st.columns(3)
     tiles[0].metric("Noise estimate before", f"{estimate_sigma(outcome['photo']):.1f}")
     tiles[1].metric("Noise estimate after", f"{estimate_sigma(outcome['denoised']):.1f}")
-    tiles[2].metric("Seconds", f"{outcome['seconds']:.1f}")
+    tiles[2].metric("Time", f"{outcome['seconds']:.1f} s")
     st.caption(f"{outcome['label']}, {PHOTO_KINDS[outcome['kind']].lower()}, denoised at sigma {outcome['sigma']:.1f}.")
     st.plotly_chart(figures.comparison_figure(outcome["photo"], outcome["denoised"], "Photo", "Denoised"),
                     key=f"{scope}:compare")
@@ -180,6 +180,7 @@ def render_benchmark_page() -> None:
         except DenoiserError as error:
             st.error(str(error))
             rows = None
+        bar.empty()
         if rows:
             st.session_state[f"{scope}:result"] = {"scenario": key, "rows": rows, "side": side, "seed": seed, **level}
     result = st.session_state.get(f"{scope}:result")
