@@ -9,6 +9,8 @@ from dataclasses import asdict
 import numpy as np
 import streamlit as st
 
+from denoiser.baselines import BASELINES
+from denoiser.benchmark import default_methods, method_title, run_benchmark, summarize, to_json, to_markdown
 from denoiser.errors import DenoiserError
 from denoiser.images import encode_png
 from denoiser.inference import denoise
@@ -18,13 +20,9 @@ from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS
 from denoiser.scenarios import SCENARIOS, get_scenario
 
 from . import figures
-from .ui import (BASELINES, UPLOAD_TYPES, bundled_checkpoint, decode_upload, fit_to, page_file,
+from .ui import (UPLOAD_TYPES, bundled_checkpoint, decode_upload, fit_to, page_file,
                  sample_image, show_images)
 
-try:  # written beside this dashboard; the page says so when it is missing
-    from denoiser.benchmark import default_methods, method_title, run_benchmark, summarize, to_json, to_markdown
-except ImportError:  # pragma: no cover
-    run_benchmark = None
 
 MAX_PHOTO_SIDE = 1024
 """Real photos are only denoised (no training), so they may be larger than on the scenario pages."""
@@ -146,9 +144,6 @@ def render_benchmark_page() -> None:
     st.title("Benchmark")
     st.caption("The bundled LSTM against classical denoisers on sample photos the bundled weights never saw. "
                "Every method gets the same seeded noisy image; PSNR and SSIM are on all pixels.")
-    if run_benchmark is None:
-        st.info("The benchmark module is not installed in this copy of the lab.")
-        return
     key = st.selectbox("Scenario", list(SCENARIOS), format_func=lambda k: SCENARIOS[k].title, key=f"{scope}:scenario")
     scenario = get_scenario(key)
     photos = COLOR_BENCHMARK_PHOTOS if scenario.channels == 3 else BENCHMARK_PHOTOS

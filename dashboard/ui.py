@@ -19,6 +19,7 @@ import streamlit as st
 import torch
 from skimage.transform import resize
 
+from denoiser.baselines import BASELINES, baselines_for, run_baseline
 from denoiser.checkpoint import Checkpoint, checkpoint_bytes
 from denoiser.errors import DenoiserError
 from denoiser.images import convert_channels, encode_png, load_image, to_uint8
@@ -28,16 +29,11 @@ from denoiser.models import ModelConfig, build_model
 from denoiser.noise import GaussianNoise, NoiseModel, SaltPepperNoise
 from denoiser.pretrained import load_pretrained, pretrained_path
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, TRAINING_PHOTOS, sample_photo
-from denoiser.scenarios import SCENARIOS, Scenario, get_scenario
+from denoiser.scenarios import Scenario, get_scenario
 from denoiser.splits import PixelSplit, make_masks
 from denoiser.train import QUICK, Progress, TrainConfig, notebook_preset, train_on_image
 
 from . import figures
-
-try:  # written beside this dashboard; the page works without it
-    from denoiser.baselines import BASELINES, baselines_for, run_baseline
-except ImportError:  # pragma: no cover
-    BASELINES, baselines_for, run_baseline = {}, (lambda key: []), None
 
 TORCH_THREADS = 1
 """One intra-op thread per run: sessions share the process, and torch with 2 threads on 2 busy cores
@@ -439,9 +435,6 @@ def show_outcome(scope: str, outcome: Outcome) -> None:
 
 def compare_baselines(scope: str, outcome: Outcome) -> None:
     """Classical denoisers on the result's noisy image, in one table and one bar chart beside the LSTM."""
-    if not BASELINES:
-        st.info("The classical baselines are not installed in this copy of the lab.")
-        return
     st.session_state.setdefault(f"{scope}:baselines", baselines_for(scope))
     chosen = st.multiselect("Baselines", list(BASELINES), key=f"{scope}:baselines",
                             format_func=lambda key: BASELINES[key].title)

@@ -7,7 +7,6 @@ to $SCREENSHOTS_DIR (docs/screenshots for the README) or to a temporary folder.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import socket
