@@ -65,6 +65,14 @@ def results_section() -> str:
     machine = next(iter(records.values()))["machine"]
     parts = [f"Measured on {machine['cpu']}, {machine['cores']} CPU cores, GPU: {machine['gpu']}; "
              f"Python {machine['python']}, torch {machine['torch']}.\n"]
+    models = {r["scenario"]: r["model"] for r in records.values() if isinstance(r.get("model"), dict)}
+    if models:
+        parts.append("LSTM weights: " + "; ".join(
+            f"`{Path(m['file']).name}` (sha256 {m['sha256']}, {m.get('steps', '?')} training steps)"
+            for m in models.values()) + ".\n")
+    missing = sorted({r["scenario"] for r in records.values()} - set(models))
+    if missing:
+        parts.append(f"No LSTM rows for {', '.join(missing)}: these ran before the bundled weights existed.\n")
     for heading, label, names in TABLES:
         names = [n for n in names if n in records]
         if names:

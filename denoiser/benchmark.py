@@ -6,6 +6,7 @@ same numbers; every method sees the same noisy image and is scored by PSNR and S
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import time
@@ -146,6 +147,16 @@ def to_markdown(rows: list[BenchmarkRow], per_image: bool = True) -> str:
     lines += [f"| **mean** | {method} | {m['psnr']:.2f} | {m['ssim']:.4f} | {m['seconds']:.2f} |"
               for method, m in means.items()]
     return "\n".join(lines) + "\n"
+
+
+def model_record(path: str | os.PathLike) -> dict:
+    """Which weights the lstm rows came from: the file, a hash of it and its training steps."""
+    from .checkpoint import read_payload
+
+    data = Path(path).read_bytes() if Path(path).is_file() else b""
+    metadata = read_payload(data).get("metadata", {}) if data else {}
+    record = {"file": str(path), "sha256": hashlib.sha256(data).hexdigest()[:16]}
+    return record | ({"steps": metadata["steps"]} if "steps" in metadata else {})
 
 
 def machine() -> dict[str, str | int]:

@@ -238,6 +238,7 @@ def run_benchmark(args) -> None:
     from tqdm import tqdm
 
     from . import benchmark
+    from .pretrained import pretrained_path
 
     scenario = get_scenario(args.scenario)
     noise = benchmark.benchmark_noise(scenario, args.sigma, args.density)
@@ -258,9 +259,11 @@ def run_benchmark(args) -> None:
     finally:
         for bar in bars:
             bar.close()
+    ran_lstm = any(row.method == "lstm" for row in rows)
+    model = benchmark.model_record(args.model or pretrained_path(scenario.key)) if ran_lstm else None
     settings = {"noise": noise.name, "sigma": noise.sigma, "density": getattr(noise, "density", None),
                 "seed": args.seed, "images": args.images or "built-in benchmark photos",
-                "model": args.model or "bundled", "machine": benchmark.machine()}
+                "model": model, "machine": benchmark.machine()}
     if json_path:
         json_path.write_text(json.dumps(benchmark.to_json(scenario.key, rows, **settings), indent=2) + "\n")
     if markdown_path:

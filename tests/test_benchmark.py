@@ -162,7 +162,7 @@ def test_cli_round_trip(tmp_path, image_folder, capsys):
     assert code == 0
     record = json.loads(out_json.read_text())
     assert record["scenario"] == "gray-gaussian" and record["sigma"] == 25.0
-    assert record["machine"]["cores"] >= 1
+    assert record["machine"]["cores"] >= 1 and record["model"] is None
     direct = run_benchmark("gray-gaussian", sigma=25, images=load_images(image_folder, 1), methods=FAST)
     assert [(r["image"], r["method"], r["psnr"]) for r in record["results"]] == [
         (r.image, r.method, r.psnr) for r in direct]
@@ -171,10 +171,13 @@ def test_cli_round_trip(tmp_path, image_folder, capsys):
     assert "| tv |" in printed.out and "| **mean**" not in printed.out
 
 
-def test_cli_runs_a_given_model(tmp_path, image_folder, capsys):
+def test_cli_runs_a_given_model_and_records_it(tmp_path, image_folder, capsys):
+    model, out_json = tiny_model_path(tmp_path), tmp_path / "result.json"
     code = main(["benchmark", "--scenario", "gray-gaussian", "--images", str(image_folder),
-                 "--methods", "noisy,lstm", "--model", str(tiny_model_path(tmp_path))])
+                 "--methods", "noisy,lstm", "--model", str(model), "--json", str(out_json)])
     assert code == 0 and "| lstm |" in capsys.readouterr().out
+    record = json.loads(out_json.read_text())["model"]
+    assert record["file"] == str(model) and len(record["sha256"]) == 16
 
 
 @pytest.mark.parametrize("extra, message", [
