@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     den.add_argument("--scenario", required=True, choices=list(SCENARIOS))
     den.add_argument("--sigma", type=float, help="Gaussian noise sigma on the 0..255 scale; estimated if left out")
     den.add_argument("--model", help="a checkpoint made by `train` (default: the bundled weights)")
+    den.add_argument("--adapt", action="store_true",
+                     help="first adapt the model to each photo by self-supervised (blind-spot) training")
+    den.add_argument("--adapt-steps", type=int, default=150, help="steps of adaptation per photo")
     den.set_defaults(run=run_denoise)
 
     train = commands.add_parser("train", help="train a scenario's model on a folder of clean images")
@@ -110,6 +113,7 @@ def run_noise(args) -> None:
 
 
 def run_denoise(args) -> None:
+    from .adapt import AdaptConfig, adapt_to_photo
     from .checkpoint import load_checkpoint
     from .inference import denoise
     from .noise_level import estimate_sigma
@@ -118,15 +122,27 @@ def run_denoise(args) -> None:
     scenario = get_scenario(args.scenario)
     if args.sigma is not None and args.sigma < 0:
         raise DenoiserError("--sigma must be zero or positive.")
+    if args.adapt_steps < 1:
+        raise DenoiserError("--adapt-steps must be at least 1.")
     targets = _output_targets(args.inputs, args.output)
     images = [load_image(path, scenario.channels) for path in args.inputs]  # all checked before writing
-    checkpoint = load_checkpoint(args.model) if args.model else load_pretrained(scenario.key)
+    load = (lambda: load_checkpoint(args.model)) if args.model else (lambda: load_pretrained(scenario.key))
+    checkpoint = load()
     if checkpoint.config.channels != scenario.channels:
         raise DenoiserError(f"The model has {checkpoint.config.channels} channel(s); {scenario.key} needs {scenario.channels}.")
     for image, target in zip(images, targets):
         sigma = args.sigma if args.sigma is not None else estimate_sigma(image)
-        save_image(denoise(checkpoint.model, image, sigma), target)
-        print(f"wrote {target} (sigma {sigma:.1f})")
+        level = f"sigma {sigma:.1f}" if checkpoint.config.noise_map else "impulses detected"
+        if args.adapt:
+            model = load().model  # each photo adapts from the same starting weights
+            result = adapt_to_photo(model, image, sigma, AdaptConfig(steps=args.adapt_steps))
+            save_image(result.denoised, target)
+            verdict = "adapted" if result.kept else "adaptation did not help, kept the starting weights"
+            print(f"wrote {target} ({level}; {verdict}; blind-spot loss {result.loss_before:.1f} -> "
+                  f"{result.loss_after:.1f}; {result.seconds:.1f} s)")
+        else:
+            save_image(denoise(checkpoint.model, image, sigma), target)
+            print(f"wrote {target} ({level})")
 
 
 def run_train(args) -> None:

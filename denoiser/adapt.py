@@ -1,0 +1,122 @@
+"""Self-supervised adaptation to one noisy photo with no clean reference (blind-spot training).
+
+In the spirit of Noise2Void / Noise2Self: a few pixels of each patch are hidden (replaced by a
+random neighbour) and the network learns to predict their *noisy* values from the context. Noise
+independent between pixels cannot be predicted, so the best prediction is the clean value: the
+loss on hidden pixels equals the error to the clean image plus the noise variance.
+
+The same blind-spot loss on a fixed held-out set of pixels scores the weights before and after;
+the adapted weights are kept only if they score better, so adaptation never makes a photo worse
+by this measure.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import augment, random_patch
+from .inference import denoise
+from .train import Progress, set_threads
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    steps: int = 150
+    batch_size: int = 8
+    patch_size: int = 48
+    learning_rate: float = 1e-4
+    hidden_fraction: float = 0.02
+    """Share of pixels hidden per patch: few enough that context stays intact."""
+    seed: int = 0
+    threads: int | None = None
+
+
+@dataclass
+class AdaptResult:
+    denoised: np.ndarray
+    history: list[Progress]
+    loss_before: float
+    loss_after: float
+    kept: bool
+    """False when the adapted weights scored worse and the starting weights were kept."""
+    seconds: float
+
+
+def hide_pixels(batch: torch.Tensor, fraction: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Replace a random `fraction` of pixels by a random neighbour within a 5x5 window; returns
+    the masked batch and the (B, 1, H, W) mask of hidden pixels."""
+    b, c, h, w = batch.shape
+    mask = torch.rand(b, 1, h, w, generator=generator) < fraction
+    dy = torch.randint(-2, 3, (b, 1, h, w), generator=generator)
+    dx = torch.randint(-2, 3, (b, 1, h, w), generator=generator)
+    same = (dy == 0) & (dx == 0)
+    dx = torch.where(same, torch.ones_like(dx), dx)  # never the pixel itself
+    rows = _reflect(torch.arange(h).view(1, 1, h, 1), dy, h)
+    cols = _reflect(torch.arange(w).view(1, 1, 1, w), dx, w)
+    index = (rows * w + cols).expand(b, c, h, w).reshape(b, c, -1)
+    neighbours = batch.reshape(b, c, -1).gather(2, index).reshape(b, c, h, w)
+    return torch.where(mask, neighbours, batch), mask
+
+
+def _reflect(position: torch.Tensor, offset: torch.Tensor, size: int) -> torch.Tensor:
+    """position + offset, or position - offset where that would leave the image."""
+    moved = position + offset
+    moved = torch.where((moved < 0) | (moved >= size), position - offset, moved)
+    return moved.clamp(0, size - 1)
+
+
+def blind_spot_loss(model: nn.Module, noisy: np.ndarray, sigma: float, seed: int = 1,
+                    fraction: float = 0.02, tile: int = 256) -> float:
+    """Mean squared error, on the 0..255 scale, of the model's prediction of hidden noisy pixels.
+    Equals the error to the (unknown) clean image plus the noise variance, so lower is better."""
+    generator = torch.Generator().manual_seed(seed)
+    image = torch.from_numpy(np.ascontiguousarray(noisy)).permute(2, 0, 1)[None]
+    masked, mask = hide_pixels(image, fraction, generator)
+    estimate = denoise(model, masked[0].permute(1, 2, 0).numpy(), sigma, tile=tile)
+    hidden = mask[0, 0].numpy()
+    return float(np.mean((255.0 * (estimate[hidden] - noisy[hidden])) ** 2))
+
+
+def adapt_to_photo(model: nn.Module, noisy: np.ndarray, sigma: float, config: AdaptConfig = AdaptConfig(),
+                   on_progress: Callable[[Progress], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> AdaptResult:
+    """Fine-tune `model` on the noisy photo alone; returns the denoised photo from the kept weights."""
+    set_threads(config.threads)
+    start = time.perf_counter()
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    size = min(config.patch_size, *noisy.shape[:2])
+    level = torch.full((config.batch_size,), sigma / 255.0)
+    before = blind_spot_loss(model, noisy, sigma, seed=config.seed + 1)
+    initial = copy.deepcopy(model.state_dict())
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    history: list[Progress] = []
+    model.train()
+    for step in range(1, config.steps + 1):
+        patches = np.stack([augment(random_patch(noisy, size, rng)[2], rng) for _ in range(config.batch_size)])
+        target = torch.from_numpy(np.ascontiguousarray(patches)).permute(0, 3, 1, 2)
+        masked, mask = hide_pixels(target, config.hidden_fraction, generator)
+        error = (model(masked, level) - target) ** 2 * mask
+        loss = error.sum() / (mask.sum() * target.shape[1]).clamp_min(1)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(Progress(1, 1, step, config.steps, loss.item() * 255.0 ** 2, time.perf_counter() - start))
+        if on_progress:
+            on_progress(history[-1])
+        if should_stop and should_stop():
+            break
+    model.eval()
+    after = blind_spot_loss(model, noisy, sigma, seed=config.seed + 1)
+    kept = after < before
+    if not kept:
+        model.load_state_dict(initial)
+    return AdaptResult(denoise(model, noisy, sigma), history, before, min(before, after), kept,
+                       time.perf_counter() - start)
