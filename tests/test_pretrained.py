@@ -1,0 +1,40 @@
+"""The bundled weights: present, small, and good on photos they never trained on (issue targets)."""
+
+import numpy as np
+import pytest
+
+from denoiser.inference import denoise
+from denoiser.metrics import psnr
+from denoiser.noise import GaussianNoise, SaltPepperNoise
+from denoiser.pretrained import load_pretrained, pretrained_path
+from denoiser.samples import TRAINING_PHOTOS, sample_photo
+from denoiser.scenarios import SCENARIOS
+
+TARGETS = [  # scenario, noise, photos, minimum mean PSNR gain over the noisy input in dB
+    ("gray-gaussian", GaussianNoise(25.0 ** 2), ("camera", "coins", "chelsea"), 5.0),
+    ("color-gaussian", GaussianNoise(10.0 ** 2), ("coffee", "chelsea"), 3.0),
+    ("gray-salt-pepper", SaltPepperNoise(0.1), ("camera", "coins", "chelsea"), 8.0),
+]
+
+
+@pytest.mark.parametrize("key", SCENARIOS)
+def test_each_scenario_ships_small_weights_of_its_own(key):
+    path = pretrained_path(key)
+    assert path.is_file() and path.stat().st_size < 3_000_000
+    checkpoint = load_pretrained(key)
+    assert checkpoint.metadata["scenario"] == key
+    assert checkpoint.config.channels == SCENARIOS[key].channels
+    assert checkpoint.config == SCENARIOS[key].model
+
+
+@pytest.mark.parametrize("key, noise, photos, gain", TARGETS)
+def test_bundled_weights_denoise_held_out_photos(key, noise, photos, gain):
+    assert not set(photos) & set(TRAINING_PHOTOS)
+    model = load_pretrained(key).model
+    channels = SCENARIOS[key].channels
+    gains = []
+    for i, name in enumerate(photos):
+        clean = np.ascontiguousarray(sample_photo(name, channels)[:192, :192])
+        noisy = noise.apply(clean, np.random.default_rng(i))
+        gains.append(psnr(clean, denoise(model, noisy, noise.sigma)) - psnr(clean, noisy))
+    assert np.mean(gains) >= gain, gains
