@@ -24,6 +24,7 @@ from denoiser.checkpoint import Checkpoint, checkpoint_bytes
 from denoiser.errors import DenoiserError
 from denoiser.images import convert_channels, encode_png, load_image, to_uint8
 from denoiser.inference import denoise
+from denoiser.jobs import training_slots
 from denoiser.metrics import Scores, psnr, score_splits, ssim
 from denoiser.models import ModelConfig, build_model
 from denoiser.noise import GaussianNoise, NoiseModel, SaltPepperNoise
@@ -347,11 +348,49 @@ def collect_interrupted_training(scope: str) -> None:
             st.session_state[f"{scope}:outcome"] = run.interrupted_outcome()
 
 
-def train_with_progress(run: TrainingRun, model, config: TrainConfig) -> Outcome:
-    """Train while drawing a progress bar, times and a live loss chart, with a Stop button."""
+def train_with_progress(run: TrainingRun, model, config: TrainConfig) -> Outcome | None:
+    """Wait for a free training slot (the server runs a few trainings at once), then train while
+    drawing a progress bar, times and a live loss chart, with a Stop button; the slot's time cap
+    stops a long run, keeping its best model. None (and a message) when the line is full."""
+    scope = run.scope
+    holder, leave = st.empty(), st.empty()
+    slots, leave_drawn = training_slots(), []
+
+    def on_wait(position: int) -> None:  # a click meanwhile stops this run here, and leaves the line
+        holder.info(f"Waiting for a free training slot: you are number {position} in line "
+                    f"({slots.running} of {slots.capacity} training now).", icon=":material/hourglass_top:")
+        if not leave_drawn:
+            leave_drawn.append(leave.button("Leave the line", key=f"{scope}:leave-line"))
+
+    try:
+        with slots.slot(on_wait=on_wait) as ticket:
+            leave.empty()
+            result = _train_in_slot(run, model, config, holder, ticket)
+    except DenoiserError as error:
+        holder.error(str(error))
+        return None
+    run.best_epoch = result.best_epoch
+    outcome = run.outcome(model, result.denoised, result.stopped)
+    capped = result.stopped and ticket.expired()
+    if capped:
+        outcome.settings["stopped_by"] = f"time cap of {slots.time_cap:g} s"
+    st.session_state[f"{scope}:outcome"] = outcome
+    del st.session_state[f"{scope}:training"]
+    if capped:
+        holder.warning(f"Training stopped at the time cap of {slots.time_cap:g} s per training on this shared "
+                       "server; the best model so far is kept. Fewer epochs or a smaller image finish in time.")
+    else:
+        holder.empty()  # the curve moves to the results' "Training curve" tab
+    if ticket.first_position:
+        st.caption(f"Waited {ticket.waited:.0f} s for a free training slot "
+                   f"(number {ticket.first_position} in line at the start).")
+    return outcome
+
+
+def _train_in_slot(run: TrainingRun, model, config: TrainConfig, holder, ticket):
+    """The training itself, drawn in `holder`; stops at Stop (a rerun) or at the ticket's time cap."""
     scope = run.scope
     st.session_state[f"{scope}:training"] = run
-    holder = st.empty()
     box = holder.container(border=True)
     bar_column, stop_column = box.columns([5, 1])
     bar = bar_column.progress(0.0, text="Starting…")
@@ -376,13 +415,8 @@ def train_with_progress(run: TrainingRun, model, config: TrainConfig) -> Outcome
             last_draw[0] = now
             chart.plotly_chart(figures.loss_figure(run.history), key=f"{scope}:live-loss:{len(run.history)}")
 
-    result = train_on_image(model, run.clean, run.noisy, run.noise, run.masks, config, on_progress=on_progress)
-    run.best_epoch = result.best_epoch
-    outcome = run.outcome(model, result.denoised, result.stopped)
-    st.session_state[f"{scope}:outcome"] = outcome
-    del st.session_state[f"{scope}:training"]
-    holder.empty()  # the curve moves to the results' "Training curve" tab
-    return outcome
+    return train_on_image(model, run.clean, run.noisy, run.noise, run.masks, config, on_progress=on_progress,
+                          should_stop=ticket.expired)
 
 
 def show_outcome(scope: str, outcome: Outcome) -> None:
