@@ -31,8 +31,9 @@ class GaussianNoise:
     quantize: bool = False
 
     def __post_init__(self):
-        if np.any(np.asarray(self.variance, dtype=float) < 0):
-            raise DenoiserError("Gaussian variance must be zero or positive.")
+        variance = np.asarray(self.variance, dtype=float)
+        if not np.all(np.isfinite(variance) & (variance >= 0)):  # NaN fails both comparisons
+            raise DenoiserError("Gaussian variance must be a finite number, zero or positive.")
 
     @property
     def sigma(self) -> float:
@@ -96,8 +97,8 @@ class PoissonNoise:
     quantize: bool = False
 
     def __post_init__(self):
-        if self.peak <= 0:
-            raise DenoiserError("Poisson peak must be positive.")
+        if not (math.isfinite(self.peak) and self.peak > 0):
+            raise DenoiserError("Poisson peak must be a finite positive number.")
 
     @property
     def sigma(self) -> float:
@@ -122,8 +123,8 @@ class SpeckleNoise:
     quantize: bool = False
 
     def __post_init__(self):
-        if self.variance < 0:
-            raise DenoiserError("Speckle variance must be zero or positive.")
+        if not (math.isfinite(self.variance) and self.variance >= 0):
+            raise DenoiserError("Speckle variance must be a finite number, zero or positive.")
 
     @property
     def sigma(self) -> float:
