@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +58,7 @@ def read_payload(source: str | os.PathLike | bytes) -> dict:
         if "global" in str(error).lower():  # the safe unpickler met a class or function to call
             raise DenoiserError(f"{name} was refused: it holds code or objects, not only weights.") from None
         raise DenoiserError(f"{name} is not a denoiser checkpoint.") from None
-    except (RuntimeError, zipfile.BadZipFile, EOFError, ValueError, OSError):
+    except Exception:  # garbage fails the unpickler in many ways: RuntimeError, EOFError, IndexError, ...
         raise DenoiserError(f"{name} is not a denoiser checkpoint.") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise DenoiserError(f"{name} is not a denoiser checkpoint of this lab.")

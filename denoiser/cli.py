@@ -124,12 +124,12 @@ def run_denoise(args) -> None:
         raise DenoiserError("--sigma must be zero or positive.")
     if args.adapt_steps < 1:
         raise DenoiserError("--adapt-steps must be at least 1.")
-    targets = _output_targets(args.inputs, args.output)
     images = [load_image(path, scenario.channels) for path in args.inputs]  # all checked before writing
     load = (lambda: load_checkpoint(args.model)) if args.model else (lambda: load_pretrained(scenario.key))
     checkpoint = load()
     if checkpoint.config.channels != scenario.channels:
         raise DenoiserError(f"The model has {checkpoint.config.channels} channel(s); {scenario.key} needs {scenario.channels}.")
+    targets = _output_targets(args.inputs, args.output)  # makes the output folder: only once all is well
     for image, target in zip(images, targets):
         sigma = args.sigma if args.sigma is not None else estimate_sigma(image)
         level = f"sigma {sigma:.1f}" if checkpoint.config.noise_map else "impulses detected"

@@ -203,3 +203,14 @@ def test_denoise_restores_the_training_mode():
     model.train()
     denoise(model, np.full((5, 5, 1), 0.5, np.float32), 10.0)
     assert model.training
+
+
+# --- the checkpoint loader -----------------------------------------------------------------------
+
+@SETTINGS
+@given(st.one_of(st.binary(max_size=512), st.text(max_size=200).map(str.encode)))
+def test_any_bytes_as_weights_raise_the_one_user_error(data):
+    from denoiser.checkpoint import read_payload
+
+    with pytest.raises(DenoiserError, match="not a denoiser checkpoint|refused"):
+        read_payload(data)
