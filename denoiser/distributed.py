@@ -73,6 +73,7 @@ def process_group(world: World) -> Iterator[World]:
     dist.init_process_group(world.backend, rank=world.rank, world_size=world.size, device_id=device_id)
     try:
         yield world
+        dist.barrier()  # no rank tears down the group while another still uses it
     finally:
         dist.destroy_process_group()
 
