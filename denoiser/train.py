@@ -90,11 +90,9 @@ class ImageTrainingResult:
 
 
 def set_threads(threads: int | None) -> None:
-    """Torch intra-op threads: as told, else OMP_NUM_THREADS, else the machine's cores (at most 8).
-    Subnormal floats are flushed to zero, a guard: CPU kernels run many times slower on them."""
+    """Torch intra-op threads: as told, else OMP_NUM_THREADS, else the machine's cores (at most 8)."""
     threads = threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or min(8, os.cpu_count() or 1)
     torch.set_num_threads(max(1, threads))
-    torch.set_flush_denormal(True)
 
 
 def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise: NoiseModel,
