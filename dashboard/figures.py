@@ -8,6 +8,9 @@ import math
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+# pandas up front: Plotly takes it from sys.modules, and two sessions drawing their first chart at once
+# saw it half-imported ("partially initialized module 'pandas' has no attribute 'Series'").
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 
 from denoiser.images import encode_png

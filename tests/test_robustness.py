@@ -284,6 +284,14 @@ def test_the_dashboard_writes_no_files():
     assert not offenders
 
 
+def test_the_dashboard_imports_pandas_before_any_session_draws_a_chart():
+    """Two sessions drawing their first Plotly chart at once in a fresh server raced on importing pandas
+    (Plotly takes it half-imported from sys.modules); the load test found it."""
+    code = "import sys, dashboard.figures; sys.modules['pandas'].Series; print('pandas' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "True", result.stderr
+
+
 def test_the_server_settings_keep_xsrf_protection_and_an_upload_limit():
     settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]
     assert settings["enableXsrfProtection"] is True
