@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.adapt import AdaptConfig, adapt_to_photo, blind_spot_loss, hide_pixels
+from denoiser.adapt import AdaptConfig, adapt_to_photo, adaptation_score, hide_pixels, sure_mse
 from denoiser.inference import denoise
 from denoiser.metrics import psnr
 from denoiser.models import ModelConfig, build_model
 from denoiser.noise import GaussianNoise
 from denoiser.noise_level import estimate_sigma
+from denoiser.pretrained import load_pretrained
 from denoiser.samples import BENCHMARK_PHOTOS, sample_photo
 
 
@@ -64,4 +65,12 @@ def test_adaptation_that_does_not_help_keeps_the_starting_weights():
     assert not result.kept
     for key, value in model.state_dict().items():
         assert torch.equal(value, start[key])
-    assert result.loss_after == pytest.approx(blind_spot_loss(model, noisy, 20.0, seed=1))
+    assert result.loss_after == pytest.approx(adaptation_score(model, noisy, 20.0, seed=1))
+
+
+def test_sure_estimates_the_error_to_the_clean_image_without_it():
+    clean = np.ascontiguousarray(sample_photo("camera", 1)[100:228, 150:278])
+    noisy = GaussianNoise(625.0, clip=False).apply(clean, np.random.default_rng(0))
+    for model in (build_model(ModelConfig(hidden=8, features=8)), load_pretrained("gray-gaussian").model):
+        true_mse = np.mean((255.0 * (denoise(model, noisy, 25.0) - clean)) ** 2)
+        assert sure_mse(model, noisy, 25.0) == pytest.approx(true_mse, rel=0.1)
