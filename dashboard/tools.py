@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import asdict
@@ -9,18 +10,20 @@ from dataclasses import asdict
 import numpy as np
 import streamlit as st
 
+from denoiser.adapt import AdaptConfig, adapt_to_photo
 from denoiser.baselines import BASELINES
 from denoiser.benchmark import default_methods, method_title, run_benchmark, summarize, to_json, to_markdown
 from denoiser.errors import DenoiserError
 from denoiser.images import encode_png
 from denoiser.inference import denoise
+from denoiser.jobs import training_slots
 from denoiser.noise import GaussianNoise
 from denoiser.noise_level import estimate_sigma
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS
 from denoiser.scenarios import SCENARIOS, get_scenario
 
 from . import figures
-from .ui import (UPLOAD_TYPES, bundled_checkpoint, decode_upload, fit_to, page_file,
+from .ui import (TORCH_THREADS, UPLOAD_TYPES, bundled_checkpoint, decode_upload, fit_to, page_file,
                  sample_image, show_images)
 
 
@@ -113,12 +116,20 @@ def render_photo_page() -> None:
                           key=f"{scope}:sigma:{identity}:{key}")
     else:
         sigma = 0.0
-    if st.button("Denoise", type="primary", key=f"{scope}:denoise"):
+    denoise_column, adapt_column = st.columns(2)
+    if denoise_column.button("Denoise", type="primary", key=f"{scope}:denoise", width="stretch"):
         started = time.perf_counter()
         with st.spinner("Denoising…"):
             denoised = denoise(bundled.model, photo, sigma)
         st.session_state[f"{scope}:outcome"] = {"photo": photo, "denoised": denoised, "label": label, "sigma": sigma,
                                                 "kind": key, "seconds": time.perf_counter() - started}
+    if adapt_column.button("Adapt to this photo", key=f"{scope}:adapt", width="stretch",
+                           help="Self-supervised training on this photo alone (blind-spot, as Noise2Void), "
+                                "from the bundled weights; kept only if an estimate of the error says it helps."):
+        adapted = adapt_with_progress(scope, bundled.model, photo, sigma)
+        if adapted is not None:
+            st.session_state[f"{scope}:outcome"] = {"photo": photo, "label": label, "sigma": sigma, "kind": key,
+                                                    **adapted}
     outcome = st.session_state.get(f"{scope}:outcome")
     if outcome is None:
         show_images([photo], [label])
@@ -127,13 +138,54 @@ def render_photo_page() -> None:
     tiles[0].metric("Noise estimate before", f"{estimate_sigma(outcome['photo']):.1f}")
     tiles[1].metric("Noise estimate after", f"{estimate_sigma(outcome['denoised']):.1f}")
     tiles[2].metric("Time", f"{outcome['seconds']:.1f} s")
-    st.caption(f"{outcome['label']}, {PHOTO_KINDS[outcome['kind']].lower()}, denoised at sigma {outcome['sigma']:.1f}.")
+    st.caption(f"{outcome['label']}, {PHOTO_KINDS[outcome['kind']].lower()}, denoised at sigma {outcome['sigma']:.1f}."
+               + (f" {outcome['adaptation']}" if "adaptation" in outcome else ""))
     st.plotly_chart(figures.comparison_figure(outcome["photo"], outcome["denoised"], "Photo", "Denoised"),
                     key=f"{scope}:compare")
     st.plotly_chart(figures.heatmap_figure(figures.signed_map(outcome["photo"], outcome["denoised"]),
                                            "Removed: photo − denoised", diverging=True), key=f"{scope}:residual")
     st.download_button("Denoised PNG", encode_png(outcome["denoised"]), "denoised.png", "image/png",
                        key=f"{scope}:download", on_click="ignore")
+
+
+def adapt_with_progress(scope: str, bundled_model, photo: np.ndarray, sigma: float) -> dict | None:
+    """Blind-spot adaptation in a training slot, with a progress bar, a live loss chart and Stop
+    (a click stops the run; the bundled result stays). None (and a message) when the line is full."""
+    holder = st.empty()
+    slots = training_slots()
+
+    def on_wait(position: int) -> None:
+        holder.info(f"Waiting for a free training slot: you are number {position} in line.",
+                    icon=":material/hourglass_top:")
+
+    history: list = []
+    try:
+        with slots.slot(on_wait=on_wait) as ticket:
+            box = holder.container(border=True)
+            bar_column, stop_column = box.columns([5, 1])
+            bar = bar_column.progress(0.0, text="Adapting…")
+            stop_column.button("Stop", key=f"{scope}:stop-adapt", width="stretch")
+            chart = box.empty()
+
+            def on_progress(progress) -> None:
+                history.append(progress)
+                bar.progress(progress.fraction, text=f"Step {progress.step}/{progress.steps} · "
+                             f"blind-spot loss {progress.train_loss:.1f} · {progress.elapsed:.0f} s")
+                if progress.step % 10 == 0:
+                    chart.plotly_chart(figures.loss_figure(history), key=f"{scope}:adapt-loss:{progress.step}")
+
+            result = adapt_to_photo(copy.deepcopy(bundled_model), photo, sigma,
+                                    AdaptConfig(threads=TORCH_THREADS), on_progress=on_progress,
+                                    should_stop=ticket.expired)
+    except DenoiserError as error:
+        holder.error(str(error))
+        return None
+    holder.empty()
+    verdict = ("Adapted to this photo" if result.kept else
+               "Adaptation did not lower the estimated error, so the bundled weights were kept")
+    return {"denoised": result.denoised, "seconds": result.seconds,
+            "adaptation": f"{verdict} (estimated MSE {result.loss_before:.1f} → {result.loss_after:.1f}, "
+                          f"{len(result.history)} steps)."}
 
 
 # --- Benchmark -----------------------------------------------------------------------------------

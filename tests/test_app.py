@@ -191,6 +191,17 @@ def test_your_photo_page_denoises_an_upload(app):
 
 
 @needs_weights
+def test_your_photo_page_adapts_to_the_photo_alone(app):
+    open_page(app, "your-photo")
+    app.radio(key="your-photo:source").set_value(app.radio(key="your-photo:source").options[1]).run()
+    app.button(key="your-photo:adapt").click().run(timeout=300)
+    assert not app.exception
+    outcome = app.session_state["your-photo:outcome"]
+    assert "steps" in outcome["adaptation"] and outcome["denoised"].shape == outcome["photo"].shape
+    assert any("estimated MSE" in caption.value for caption in app.caption)
+
+
+@needs_weights
 def test_benchmark_page_runs_and_tabulates(app):
     open_page(app, "benchmark")
     app.multiselect(key="benchmark:images:gray-gaussian").set_value(["camera", "coins"])
