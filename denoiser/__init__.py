@@ -1,9 +1,12 @@
 """LSTM image-denoising lab: the core (no Streamlit here).
 
-Noise models, recurrent networks, pixel splits, training, metrics, tiled inference, checkpoints
-and image I/O. Pages and the command line call this small public API.
+Noise models, recurrent networks, pixel splits, training, metrics, tiled inference, checkpoints,
+image I/O, blind adaptation and classical baselines. Pages and the command line call this small
+public API.
 """
 
+from .adapt import AdaptConfig, adapt_to_photo
+from .baselines import BASELINES, run_baseline
 from .checkpoint import Checkpoint, checkpoint_bytes, load_checkpoint, save_checkpoint
 from .errors import DenoiserError
 from .images import convert_channels, encode_png, load_image, save_image

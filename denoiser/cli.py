@@ -1,4 +1,4 @@
-"""Command line: `python -m denoiser {noise,denoise,train,samples} ...`.
+"""Command line: `python -m denoiser {noise,denoise,train,samples,benchmark} ...`.
 
 Errors a user can cause exit with status 2 and one line on stderr, and leave no output file.
 """
