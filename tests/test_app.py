@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui import NOTEBOOK_PRESET, page_file
+from apptest_tools import TIMEOUT, open_page, started_app
+
+from dashboard.ui import NOTEBOOK_PRESET
 from denoiser.pretrained import pretrained_path
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
 
-ENTRY = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
-TIMEOUT = 180  # seconds for a run that trains; the machine may be busy
 
 needs_weights = pytest.mark.skipif(
     not all(pretrained_path(key).is_file() for key in SCENARIOS), reason="the bundled weights are not in denoiser/weights yet")
@@ -40,16 +39,7 @@ def png_bytes(photo: str = "camera", size: tuple[int, int] = (48, 48), gray: boo
 
 @pytest.fixture
 def app() -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception
-    return at
-
-
-def open_page(at: AppTest, url_path: str) -> AppTest:
-    at.switch_page(page_file(url_path)).run()
-    assert not at.exception, at.exception
-    return at
+    return started_app()
 
 
 def upload(at: AppTest, key: str, data: bytes, name: str = "photo.png") -> AppTest:

@@ -25,13 +25,13 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from apptest_tools import ENTRY, TIMEOUT, open_page, started_app
+
 from denoiser import cli, jobs
 from denoiser.jobs import TrainingSlots
 from denoiser.samples import sample_photo
 
 ROOT = Path(__file__).resolve().parents[1]
-ENTRY = str(ROOT / "streamlit_app.py")
-TIMEOUT = 180
 UPLOAD_PAGES = ("gray-gaussian", "gray-salt-pepper", "color-gaussian", "your-photo")
 
 
@@ -161,18 +161,7 @@ def test_the_cli_takes_noise_parameters_at_their_limits(tmp_path, capsys, args):
 
 @pytest.fixture
 def app() -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception
-    return at
-
-
-def open_page(at: AppTest, url_path: str) -> AppTest:
-    from dashboard.ui import page_file
-
-    at.switch_page(page_file(url_path)).run()
-    assert not at.exception, at.exception
-    return at
+    return started_app()
 
 
 def upload(at: AppTest, page: str, name: str, data: bytes) -> AppTest:
