@@ -12,7 +12,8 @@ import streamlit as st
 
 from denoiser.adapt import AdaptConfig, adapt_to_photo
 from denoiser.baselines import BASELINES
-from denoiser.benchmark import default_methods, method_title, run_benchmark, summarize, to_json, to_markdown
+from denoiser.benchmark import (REFERENCE_METHODS, default_methods, method_title, run_benchmark, summarize,
+                                to_json, to_markdown)
 from denoiser.errors import DenoiserError
 from denoiser.images import encode_png
 from denoiser.inference import denoise
@@ -212,7 +213,7 @@ def render_benchmark_page() -> None:
     names = middle.multiselect("Photos (held out)", list(photos), key=f"{scope}:images:{key}")
     side = middle.select_slider("Largest side (pixels)", [64, 128, 256, 512], key=f"{scope}:side",
                                 help="Smaller is faster; BM3D and non-local means grow with the pixel count.")
-    choices = list(dict.fromkeys([*default_methods(key), "noisy", "lstm", *BASELINES]))
+    choices = list(dict.fromkeys([*default_methods(key), *REFERENCE_METHODS, *BASELINES]))
     methods = right.multiselect("Methods", choices, format_func=method_title, key=f"{scope}:methods:{key}")
     if st.button("Run benchmark", type="primary", key=f"{scope}:run", disabled=not (names and methods)):
         bar = st.progress(0.0, text="Starting…")

@@ -25,7 +25,7 @@ from .noise import GaussianNoise, NoiseModel, SaltPepperNoise
 from .samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, sample_photo
 from .scenarios import Scenario, get_scenario
 
-REFERENCE_METHODS = {"noisy": "Noisy input", "lstm": "LSTM"}
+REFERENCE_METHODS = {"noisy": "Noisy input", "lstm": "LSTM", "lstm-x8": "LSTM, self-ensemble of 8"}
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,9 @@ def run_benchmark(scenario_key: str, sigma: float | None = None, density: float 
                   images: dict[str, np.ndarray] | None = None, methods: list[str] | None = None,
                   seed: int = 0, on_progress: Callable[[int, int], None] | None = None,
                   model_path: str | os.PathLike | None = None) -> list[BenchmarkRow]:
-    """One row per (image, method). `lstm` is the bundled model, or the checkpoint at `model_path`;
-    `noisy` scores the input itself. Everything is checked before the first method runs."""
+    """One row per (image, method). `lstm` is the bundled model, or the checkpoint at `model_path`
+    (`lstm-x8` the same with a self-ensemble of 8); `noisy` scores the input itself. Everything
+    is checked before the first method runs."""
     scenario = get_scenario(scenario_key)
     noise = benchmark_noise(scenario, sigma, density)
     methods = list(default_methods(scenario.key) if methods is None else methods)
@@ -103,7 +104,7 @@ def run_benchmark(scenario_key: str, sigma: float | None = None, density: float 
     if not images:
         raise DenoiserError("No images to benchmark.")
     images = {name: _as_image(image, scenario.channels, name) for name, image in images.items()}
-    model = _load_model(scenario, model_path) if "lstm" in methods else None
+    model = _load_model(scenario, model_path) if {"lstm", "lstm-x8"} & set(methods) else None
 
     rows: list[BenchmarkRow] = []
     total = len(images) * len(methods)
@@ -199,10 +200,10 @@ def _load_model(scenario: Scenario, model_path):
 def _run_method(method: str, noisy: np.ndarray, sigma: float, model) -> tuple[np.ndarray, float]:
     if method == "noisy":
         return noisy, 0.0
-    if method == "lstm":
-        from .inference import denoise
+    if method in ("lstm", "lstm-x8"):
+        from .inference import denoise_ensemble
 
         started = time.perf_counter()
-        denoised = denoise(model, noisy, sigma)
+        denoised = denoise_ensemble(model, noisy, sigma, size=8 if method == "lstm-x8" else 1)
         return denoised, time.perf_counter() - started
     return run_baseline(method, noisy, sigma)

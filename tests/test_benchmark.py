@@ -11,7 +11,7 @@ from denoiser.checkpoint import load_checkpoint, save_checkpoint
 from denoiser.cli import main
 from denoiser.errors import DenoiserError
 from denoiser.images import save_image
-from denoiser.inference import denoise
+from denoiser.inference import denoise_ensemble
 from denoiser.metrics import psnr
 from denoiser.models import ModelConfig, build_model
 from denoiser.noise import GaussianNoise
@@ -91,11 +91,12 @@ def test_color_images_are_converted_for_a_gray_scenario():
 
 def test_lstm_runs_the_given_checkpoint_with_the_true_sigma(tmp_path, images):
     path = tiny_model_path(tmp_path)
-    rows = run_benchmark("gray-gaussian", sigma=25, images=images, methods=["noisy", "lstm"], model_path=path)
+    rows = run_benchmark("gray-gaussian", sigma=25, images=images, methods=["noisy", "lstm", "lstm-x8"],
+                         model_path=path)
     model = load_checkpoint(path).model
-    for row in (r for r in rows if r.method == "lstm"):
+    for row in (r for r in rows if r.method.startswith("lstm")):
         noisy = GaussianNoise(625.0).apply(images[row.image], image_rng(0, row.image))
-        expected = denoise(model, noisy, 25.0)
+        expected = denoise_ensemble(model, noisy, 25.0, size=8 if row.method == "lstm-x8" else 1)
         assert row.psnr == pytest.approx(psnr(images[row.image], expected), abs=1e-6)
 
 

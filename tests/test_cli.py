@@ -57,6 +57,19 @@ def test_denoise_one_file_and_a_folder(tmp_path, photo, tiny_checkpoint):
     assert "sigma" in result.stdout  # estimated when not given
 
 
+def test_denoise_with_a_self_ensemble_writes_the_ensemble_result(tmp_path, photo, tiny_checkpoint):
+    from denoiser.checkpoint import load_checkpoint
+    from denoiser.inference import denoise_ensemble
+
+    out = tmp_path / "x4.png"
+    result = cli("denoise", photo, "-o", out, "--scenario", "gray-gaussian", "--sigma", 10,
+                 "--model", tiny_checkpoint, "--ensemble", 4)
+    assert result.returncode == 0, result.stderr
+    expected = denoise_ensemble(load_checkpoint(tiny_checkpoint).model, load_image(photo), 10.0, size=4)
+    assert np.abs(load_image(out) - expected).max() <= 1 / 255 + 1e-6  # 8-bit PNG rounding
+    assert cli("denoise", photo, "-o", tmp_path / "x3.png", "--scenario", "gray-gaussian", "--ensemble", 3).returncode == 2
+
+
 def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     data = tmp_path / "data"
     data.mkdir()

@@ -1,8 +1,13 @@
 import numpy as np
+import pytest
 import torch
 
-from denoiser.inference import _tiles, denoise
+from denoiser.inference import ENSEMBLE_SIZES, _tiles, denoise, denoise_ensemble
+from denoiser.metrics import psnr
 from denoiser.models import ModelConfig, build_model
+from denoiser.noise import GaussianNoise
+from denoiser.pretrained import load_pretrained
+from denoiser.samples import sample_photo
 
 
 class Scale(torch.nn.Module):
@@ -39,3 +44,40 @@ def test_tiling_stays_close_to_a_whole_image_pass(gray_image):
     whole = denoise(model, gray_image, 10.0, tile=512)
     tiled = denoise(model, gray_image, 10.0, tile=32, overlap=12)
     assert np.abs(whole - tiled).mean() < 0.02
+
+
+class TopLeftBias(torch.nn.Module):
+    """Brightens the top-left pixel of whatever it sees: turned back, each orientation marks a
+    different corner, so the ensemble shows whether every view was turned back correctly."""
+    config = ModelConfig(noise_map=False)
+
+    def forward(self, noisy, sigma=None):
+        out = noisy.clone()
+        out[..., 0, 0] += 0.8
+        return out
+
+
+@pytest.mark.parametrize("size", ENSEMBLE_SIZES)
+def test_self_ensemble_turns_every_view_back(size):
+    image = np.random.default_rng(0).uniform(0.0, 0.2, (6, 10, 1)).astype(np.float32)  # not square
+    out = denoise_ensemble(TopLeftBias(), image, size=size)
+    marked = np.argwhere(np.abs(out - image)[..., 0] > 1e-6)
+    corners = {(0, 0), (0, 9), (5, 0), (5, 9)}
+    assert {tuple(p) for p in marked} <= corners
+    assert len(marked) == min(size, 4)  # 8 views mark each corner twice
+    np.testing.assert_allclose(out[0, 0], image[0, 0] + 0.8 * (2 if size == 8 else 1) / size, atol=1e-6)
+
+
+def test_self_ensemble_of_one_is_plain_denoising(gray_image):
+    model = build_model(ModelConfig(hidden=8, features=8))
+    np.testing.assert_array_equal(denoise_ensemble(model, gray_image, 10.0, size=1), denoise(model, gray_image, 10.0))
+    with pytest.raises(ValueError, match="Ensemble size 3"):
+        denoise_ensemble(model, gray_image, 10.0, size=3)
+
+
+def test_self_ensemble_of_eight_beats_one_view_with_the_bundled_model():
+    model = load_pretrained("gray-gaussian").model
+    clean = np.ascontiguousarray(sample_photo("camera", 1)[:128, :128])
+    noisy = GaussianNoise(25.0 ** 2).apply(clean, np.random.default_rng(0))
+    one, eight = (psnr(clean, denoise_ensemble(model, noisy, 25.0, size=k)) for k in (1, 8))
+    assert eight > one + 0.05, (one, eight)
