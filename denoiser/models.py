@@ -9,7 +9,9 @@ the noise and subtract it).
 
 Optional conditioning channels: a constant noise-level map (as FFDNet does, so one model serves
 many sigmas) and an impulse mask (pixels at exactly 0 or 1, for salt-and-pepper; only those are
-replaced, every other pixel is known to be clean).
+replaced, every other pixel is known to be clean). With `fill_impulses` the network never sees the
+impulses' 0 and 1: they are first filled from their clean neighbours (`fill_impulses`), and the
+network refines that first guess, which matters most when most pixels are impulses.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class ModelConfig:
     features: int = 32
     noise_map: bool = True
     impulse_mask: bool = False
+    fill_impulses: bool = False
+    """Fill the masked pixels from clean neighbours before the network (needs `impulse_mask`)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -39,6 +43,8 @@ class ModelConfig:
 
 def build_model(config: ModelConfig) -> nn.Module:
     """The network a config describes."""
+    if config.fill_impulses and not config.impulse_mask:
+        raise ValueError("fill_impulses needs impulse_mask: only detected impulses are filled.")
     if config.architecture == "renet":
         return ReNetDenoiser(config)
     if config.architecture == "row":
@@ -53,6 +59,27 @@ def impulse_mask(noisy: torch.Tensor) -> torch.Tensor:
     return (low | high).to(noisy.dtype)
 
 
+def fill_impulses(noisy: torch.Tensor, mask: torch.Tensor, max_rounds: int = 32) -> torch.Tensor:
+    """`noisy` with each masked pixel replaced by the mean of its known 3x3 neighbours.
+
+    Rounds grow the known region outward, so a pixel deep inside a run of impulses takes the
+    mean of pixels filled in the round before (a normalised convolution). A batch with no known
+    pixel at all is left at mid-grey."""
+    channels = noisy.shape[1]
+    known = 1.0 - mask
+    values = noisy * known
+    kernel = torch.ones(channels, 1, 3, 3, dtype=noisy.dtype, device=noisy.device)
+    for _ in range(max_rounds):
+        if bool((known > 0).all()):
+            break
+        total = F.conv2d(values, kernel, padding=1, groups=channels)
+        count = F.conv2d(known, kernel[:1], padding=1)
+        new = (count > 0) & (known == 0)
+        values = torch.where(new, total / count.clamp(min=1.0), values)
+        known = torch.where(new, torch.ones_like(known), known)
+    return torch.where(known > 0, values, torch.full_like(values, 0.5))
+
+
 class _Conditioned(nn.Module):
     """Shared input and output handling: conditioning channels in, residual and masking out."""
 
@@ -62,14 +89,15 @@ class _Conditioned(nn.Module):
         self.in_channels = config.channels + int(config.noise_map) + int(config.impulse_mask)
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
-        inputs = [noisy]
         mask = impulse_mask(noisy) if self.config.impulse_mask else None
+        start = fill_impulses(noisy, mask) if mask is not None and self.config.fill_impulses else noisy
+        inputs = [start]
         if self.config.noise_map:
             level = torch.zeros(noisy.shape[0], device=noisy.device) if sigma is None else sigma
             inputs.append(level.to(noisy.dtype).view(-1, 1, 1, 1).expand(-1, 1, *noisy.shape[2:]))
         if mask is not None:
             inputs.append(mask)
-        denoised = noisy - self.predict_noise(torch.cat(inputs, dim=1))
+        denoised = start - self.predict_noise(torch.cat(inputs, dim=1))
         if mask is not None:
             denoised = torch.where(mask.bool(), denoised, noisy)
         return denoised

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from denoiser.models import ModelConfig, build_model, impulse_mask
+from denoiser.models import ModelConfig, build_model, fill_impulses, impulse_mask
 
 
 @pytest.mark.parametrize("architecture", ["renet", "row"])
@@ -47,3 +47,38 @@ def test_each_output_pixel_sees_the_whole_image():
     noisy = torch.rand(1, 1, 20, 20, requires_grad=True)
     model(noisy, torch.tensor([0.1]))[0, 0, 0, 0].backward()
     assert noisy.grad[0, 0, 19, 19].abs() > 0
+
+
+def test_fill_impulses_takes_the_mean_of_known_neighbours_and_keeps_the_rest():
+    noisy = torch.tensor([[[[0.2, 0.4, 0.6],
+                            [0.3, 1.0, 0.5],
+                            [0.1, 0.9, 0.0]]]])
+    mask = impulse_mask(noisy)
+    filled = fill_impulses(noisy, mask)
+    known = ~mask.bool()
+    assert torch.equal(filled[known], noisy[known])
+    assert filled[0, 0, 1, 1] == pytest.approx((0.2 + 0.4 + 0.6 + 0.3 + 0.5 + 0.1 + 0.9) / 7)
+    assert filled[0, 0, 2, 2] == pytest.approx((0.5 + 0.9) / 2)  # its masked neighbour does not count
+
+
+def test_fill_impulses_reaches_pixels_far_from_any_known_one():
+    noisy = torch.zeros(1, 3, 9, 9)
+    noisy[:, :, 0, 0] = torch.tensor([0.25, 0.5, 0.75])
+    filled = fill_impulses(noisy, impulse_mask(noisy))
+    assert torch.allclose(filled, noisy[:, :, :1, :1].expand_as(filled))
+    assert torch.equal(fill_impulses(torch.ones(1, 1, 4, 4), torch.ones(1, 1, 4, 4)), torch.full((1, 1, 4, 4), 0.5))
+
+
+def test_filling_model_starts_from_the_filled_image_and_needs_the_mask():
+    with pytest.raises(ValueError, match="impulse_mask"):
+        build_model(ModelConfig(fill_impulses=True, impulse_mask=False))
+    torch.manual_seed(0)
+    config = ModelConfig(hidden=8, features=8, noise_map=False, impulse_mask=True, fill_impulses=True)
+    model = build_model(config)
+    noisy = torch.rand(1, 1, 12, 12) * 0.8 + 0.1
+    noisy[0, 0, 3, 4] = 0.0
+    with torch.no_grad():
+        model.head[-1].weight.zero_()
+        model.head[-1].bias.zero_()  # the network adds nothing: the output is the fill alone
+        out = model(noisy)
+    assert torch.equal(out, fill_impulses(noisy, impulse_mask(noisy)))
