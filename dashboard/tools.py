@@ -17,7 +17,6 @@ from denoiser.benchmark import (REFERENCE_METHODS, default_methods, method_title
 from denoiser.errors import DenoiserError
 from denoiser.images import encode_png
 from denoiser.inference import denoise
-from denoiser.jobs import training_slots
 from denoiser.noise import GaussianNoise
 from denoiser.noise_level import estimate_sigma
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS
@@ -25,7 +24,7 @@ from denoiser.scenarios import SCENARIOS, get_scenario
 
 from . import figures
 from .ui import (TORCH_THREADS, UPLOAD_TYPES, bundled_checkpoint, decode_upload, fit_to, page_file,
-                 sample_image, show_images)
+                 sample_image, show_images, slot_in_line)
 
 
 MAX_PHOTO_SIDE = 1024
@@ -153,15 +152,9 @@ def adapt_with_progress(scope: str, bundled_model, photo: np.ndarray, sigma: flo
     """Blind-spot adaptation in a training slot, with a progress bar, a live loss chart and Stop
     (a click stops the run; the bundled result stays). None (and a message) when the line is full."""
     holder = st.empty()
-    slots = training_slots()
-
-    def on_wait(position: int) -> None:
-        holder.info(f"Waiting for a free training slot: you are number {position} in line.",
-                    icon=":material/hourglass_top:")
-
     history: list = []
     try:
-        with slots.slot(on_wait=on_wait) as ticket:
+        with slot_in_line(scope, holder) as ticket:
             box = holder.container(border=True)
             bar_column, stop_column = box.columns([5, 1])
             bar = bar_column.progress(0.0, text="Adapting…")

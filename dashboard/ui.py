@@ -8,6 +8,7 @@ bundled models, the sample photos) sit behind `st.cache_resource` / `st.cache_da
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -348,23 +349,31 @@ def collect_interrupted_training(scope: str) -> None:
             st.session_state[f"{scope}:outcome"] = run.interrupted_outcome()
 
 
-def train_with_progress(run: TrainingRun, model, config: TrainConfig) -> Outcome | None:
-    """Wait for a free training slot (the server runs a few trainings at once), then train while
-    drawing a progress bar, times and a live loss chart, with a Stop button; the slot's time cap
-    stops a long run, keeping its best model. None (and a message) when the line is full."""
-    scope = run.scope
-    holder, leave = st.empty(), st.empty()
-    slots, leave_drawn = training_slots(), []
+@contextlib.contextmanager
+def slot_in_line(scope: str, holder):
+    """Hold one of the server's training slots for this block. While waiting, `holder` shows this
+    session's place in line and a button to leave it (a click stops the run here, as Stop does)."""
+    slots, leave, leave_drawn = training_slots(), st.empty(), []
 
-    def on_wait(position: int) -> None:  # a click meanwhile stops this run here, and leaves the line
+    def on_wait(position: int) -> None:
         holder.info(f"Waiting for a free training slot: you are number {position} in line "
                     f"({slots.running} of {slots.capacity} training now).", icon=":material/hourglass_top:")
         if not leave_drawn:
             leave_drawn.append(leave.button("Leave the line", key=f"{scope}:leave-line"))
 
+    with slots.slot(on_wait=on_wait) as ticket:
+        leave.empty()
+        yield ticket
+
+
+def train_with_progress(run: TrainingRun, model, config: TrainConfig) -> Outcome | None:
+    """Wait for a free training slot (the server runs a few trainings at once), then train while
+    drawing a progress bar, times and a live loss chart, with a Stop button; the slot's time cap
+    stops a long run, keeping its best model. None (and a message) when the line is full."""
+    scope = run.scope
+    holder, slots = st.empty(), training_slots()
     try:
-        with slots.slot(on_wait=on_wait) as ticket:
-            leave.empty()
+        with slot_in_line(scope, holder) as ticket:
             result = _train_in_slot(run, model, config, holder, ticket)
     except DenoiserError as error:
         holder.error(str(error))
