@@ -16,7 +16,7 @@ from denoiser.benchmark import (REFERENCE_METHODS, default_methods, method_title
                                 to_json, to_markdown)
 from denoiser.errors import DenoiserError
 from denoiser.images import encode_png
-from denoiser.inference import denoise
+from denoiser.inference import denoise, denoise_ensemble
 from denoiser.noise import GaussianNoise
 from denoiser.noise_level import estimate_sigma
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS
@@ -116,13 +116,16 @@ def render_photo_page() -> None:
                           key=f"{scope}:sigma:{identity}:{key}")
     else:
         sigma = 0.0
+    views = 8 if st.toggle("Self-ensemble", key=f"{scope}:ensemble",
+                           help="Denoise 8 flipped and rotated copies and average them: a little cleaner, 8 times slower.") else 1
     denoise_column, adapt_column = st.columns(2)
     if denoise_column.button("Denoise", type="primary", key=f"{scope}:denoise", width="stretch"):
         started = time.perf_counter()
         with st.spinner("Denoising…"):
-            denoised = denoise(bundled.model, photo, sigma)
+            denoised = denoise_ensemble(bundled.model, photo, sigma, size=views)
         st.session_state[f"{scope}:outcome"] = {"photo": photo, "denoised": denoised, "label": label, "sigma": sigma,
-                                                "kind": key, "seconds": time.perf_counter() - started}
+                                                "kind": key, "seconds": time.perf_counter() - started,
+                                                "views": views}
     if adapt_column.button("Adapt to this photo", key=f"{scope}:adapt", width="stretch",
                            help="Self-supervised training on this photo alone (blind-spot, as Noise2Void), "
                                 "from the bundled weights; kept only if an estimate of the error says it helps."):
@@ -138,7 +141,8 @@ def render_photo_page() -> None:
     tiles[0].metric("Noise estimate before", f"{estimate_sigma(outcome['photo']):.1f}")
     tiles[1].metric("Noise estimate after", f"{estimate_sigma(outcome['denoised']):.1f}")
     tiles[2].metric("Time", f"{outcome['seconds']:.1f} s")
-    st.caption(f"{outcome['label']}, {PHOTO_KINDS[outcome['kind']].lower()}, denoised at sigma {outcome['sigma']:.1f}."
+    views = f" (self-ensemble of {outcome['views']})" if outcome.get("views", 1) > 1 else ""
+    st.caption(f"{outcome['label']}, {PHOTO_KINDS[outcome['kind']].lower()}, denoised at sigma {outcome['sigma']:.1f}{views}."
                + (f" {outcome['adaptation']}" if "adaptation" in outcome else ""))
     st.plotly_chart(figures.comparison_figure(outcome["photo"], outcome["denoised"], "Photo", "Denoised"),
                     key=f"{scope}:compare")

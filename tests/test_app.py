@@ -181,6 +181,23 @@ def test_your_photo_page_denoises_an_upload(app):
 
 
 @needs_weights
+def test_your_photo_page_self_ensemble_averages_eight_views(app):
+    from denoiser.inference import denoise_ensemble
+    from denoiser.pretrained import load_pretrained
+
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("photo.png", png_bytes(size=(40, 56)), "image/png"))
+    app.run()
+    app.toggle(key="your-photo:ensemble").set_value(True).run()
+    app.button(key="your-photo:denoise").click().run()
+    assert not app.exception
+    outcome = app.session_state["your-photo:outcome"]
+    expected = denoise_ensemble(load_pretrained("gray-gaussian").model, outcome["photo"], outcome["sigma"], size=8)
+    np.testing.assert_allclose(outcome["denoised"], expected, atol=1e-6)
+    assert any("self-ensemble of 8" in caption.value for caption in app.caption)
+
+
+@needs_weights
 def test_your_photo_page_adapts_to_the_photo_alone(app):
     open_page(app, "your-photo")
     app.radio(key="your-photo:source").set_value(app.radio(key="your-photo:source").options[1]).run()
