@@ -40,7 +40,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("gray-gaussian", "Gray · Gaussian", 1, GaussianNoise(100.0),
                  ModelConfig(channels=1, noise_map=True), 32, "camera"),
         Scenario("gray-salt-pepper", "Gray · Salt & pepper", 1, SaltPepperNoise(0.1),
-                 ModelConfig(channels=1, noise_map=False, impulse_mask=True), 32, "camera",
+                 ModelConfig(channels=1, noise_map=False, impulse_mask=True, fill_impulses=True), 32, "camera",
                  training_density=(0.02, 0.8)),
         Scenario("color-gaussian", "Color · Gaussian", 3, GaussianNoise(100.0),
                  ModelConfig(channels=3, noise_map=True), 8, "coffee"),
