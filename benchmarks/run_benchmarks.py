@@ -34,6 +34,7 @@ SETTINGS = [
     ("gray-sigma10", "gray-gaussian", "--sigma", "10"),
     ("gray-sigma25", "gray-gaussian", "--sigma", "25"),
     ("gray-sigma50", "gray-gaussian", "--sigma", "50"),
+    ("color-sigma10", "color-gaussian", "--sigma", "10"),
     ("color-sigma25", "color-gaussian", "--sigma", "25"),
     ("salt-pepper-0.1", "gray-salt-pepper", "--density", "0.1"),
     ("salt-pepper-0.3", "gray-salt-pepper", "--density", "0.3"),
@@ -42,7 +43,7 @@ SETTINGS = [
 ]
 TABLES = [  # (heading, column label, settings in the table)
     ("Gray photos, Gaussian noise", "σ = {}", ["gray-sigma10", "gray-sigma25", "gray-sigma50"]),
-    ("Color photos, Gaussian noise", "σ = {}", ["color-sigma25"]),
+    ("Color photos, Gaussian noise", "σ = {}", ["color-sigma10", "color-sigma25"]),
     ("Gray photos, salt-and-pepper noise", "density {}", [f"salt-pepper-{d}" for d in ("0.1", "0.3", "0.5", "0.7")]),
 ]
 
@@ -50,8 +51,8 @@ TABLES = [  # (heading, column label, settings in the table)
 def run(name: str, scenario: str, flag: str, level: str, with_lstm: bool) -> None:
     command = [sys.executable, "-m", "denoiser", "benchmark", "--scenario", scenario, flag, level,
                "--json", str(OUT / f"{name}.json"), "--markdown", str(OUT / f"{name}.md")]
-    if not (with_lstm and pretrained_path(scenario).is_file()):
-        command += ["--methods", ",".join(["noisy", *baselines_for(scenario)])]
+    lstm = ["lstm", "lstm-x8"] if with_lstm and pretrained_path(scenario).is_file() else []
+    command += ["--methods", ",".join(["noisy", *lstm, *baselines_for(scenario)])]
     print("$", " ".join(command[1:]), flush=True)
     subprocess.run(command, cwd=ROOT, check=True)
 
