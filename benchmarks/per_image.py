@@ -5,7 +5,7 @@ split, then the bundled gray model fine-tuned on the training pixels for at most
 seconds (the dashboard's Quick settings, with more epochs when asked), and test-pixel PSNR for
 the bundled model, the fine-tuned one, the fine-tuned one with a self-ensemble of 8, and BM3D
 given the true sigma. Writes docs/benchmarks/per-image.json and prints a table.
-Usage: python benchmarks/per_image.py [--sigma 25] [--epochs 6] [--budget 60] [--threads 2]
+Usage: python benchmarks/per_image.py [--sigma 25] [--epochs 6] [--lr 0.0003] [--budget 60] [--threads 2]
 """
 
 from __future__ import annotations
@@ -40,11 +40,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sigma", type=float, default=25.0)
     parser.add_argument("--epochs", type=int, default=QUICK.epochs)
+    parser.add_argument("--lr", type=float, default=QUICK.learning_rate)
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of training at most")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, default=256)
     args = parser.parse_args()
-    config = replace(QUICK, epochs=args.epochs, threads=args.threads)
+    config = replace(QUICK, epochs=args.epochs, learning_rate=args.lr, threads=args.threads)
     noise = GaussianNoise(args.sigma ** 2)
     rows = []
     for name in BENCHMARK_PHOTOS:

@@ -6,6 +6,7 @@ Errors a user can cause exit with status 2 and one line on stderr, and leave no 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -185,6 +186,9 @@ def run_train(args) -> None:
     metadata = {"scenario": scenario.key, "data": str(args.data), "images": len(files),
                 "torch": str(torch.__version__),  # a str: TorchVersion would not pass the safe loader
                 "world_size": world.size, "config": {k: getattr(config, k) for k in config.__dataclass_fields__}}
+    if args.init:  # a second stage of training: which weights it started from
+        metadata["init"] = {"file": Path(args.init).name,
+                            "sha256": hashlib.sha256(Path(args.init).read_bytes()).hexdigest()[:16]}
     first = resume["step"] if resume else 0
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "train_log.jsonl" if world.is_main else os.devnull

@@ -1,5 +1,6 @@
 """The command line as a user runs it: a real subprocess, its exit status, stderr and files."""
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,15 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     assert checkpoint.is_file() and "train gray-gaussian" in result.stderr  # the progress bar
     result = cli("denoise", data / "0.png", "-o", tmp_path / "d.png", "--scenario", "gray-gaussian", "--model", checkpoint)
     assert result.returncode == 0, result.stderr
+
+    result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 2, "--out", tmp_path / "stage2",
+                 "--batch-size", 2, "--patch-size", 16, "--init", checkpoint)
+    assert result.returncode == 0, result.stderr
+    from denoiser.checkpoint import load_checkpoint
+    second = load_checkpoint(tmp_path / "stage2" / "gray-gaussian.pt")
+    assert second.config == load_checkpoint(checkpoint).config  # the first stage's small model, carried on
+    assert second.metadata["init"] == {"file": "gray-gaussian.pt",
+                                       "sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:16]}
 
 
 @pytest.mark.parametrize("make_args, message", [
