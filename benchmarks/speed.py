@@ -1,6 +1,6 @@
 """Speed of the bundled gray model against BM3D on a 512x512 photo, measured in one process.
 
-Prints medians over repeated runs, megapixels per second, where the LSTM's time goes (torch
+Prints medians over repeated runs (BM3D and the self-ensemble of 8 half as many), megapixels per second, where the LSTM's time goes (torch
 profiler, by operator) and how close its arithmetic gets to this machine's matrix-multiply
 throughput. Writes docs/speed.json. Usage: python benchmarks/speed.py [--repeats 5] [--threads 2]
 """
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from denoiser.baselines import run_baseline  # noqa: E402
-from denoiser.inference import denoise  # noqa: E402
+from denoiser.inference import denoise, denoise_ensemble  # noqa: E402
 from denoiser.noise import GaussianNoise  # noqa: E402
 from denoiser.pretrained import load_pretrained  # noqa: E402
 from denoiser.samples import sample_photo  # noqa: E402
@@ -73,12 +73,14 @@ def main() -> None:
     denoise(model, noisy, 25.0)  # warm-up
     lstm = median_seconds(lambda: denoise(model, noisy, 25.0), args.repeats)
     bm3d = median_seconds(lambda: run_baseline("bm3d", noisy, 25.0), max(1, args.repeats // 2))
+    ensemble = median_seconds(lambda: denoise_ensemble(model, noisy, 25.0, size=8), max(1, args.repeats // 2))
     megapixels = clean.shape[0] * clean.shape[1] / 1e6
     achieved = model_flops_per_pixel(checkpoint.config) * clean.shape[0] * clean.shape[1] / lstm / 1e9
     peak = matmul_gflops(args.repeats)
     report = {
         "image": "camera 512x512, sigma 25", "threads": args.threads, "repeats": args.repeats,
         "lstm_seconds": round(lstm, 3), "bm3d_seconds": round(bm3d, 3), "lstm_over_bm3d": round(lstm / bm3d, 3),
+        "lstm_x8_seconds": round(ensemble, 3), "lstm_x8_over_bm3d": round(ensemble / bm3d, 3),
         "lstm_megapixels_per_second": round(megapixels / lstm, 3),
         "bm3d_megapixels_per_second": round(megapixels / bm3d, 3),
         "lstm_gflops": round(achieved, 1), "matmul_gflops": round(peak, 1),
