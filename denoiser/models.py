@@ -52,11 +52,22 @@ def build_model(config: ModelConfig) -> nn.Module:
     raise ValueError(f"Unknown architecture '{config.architecture}': choose one of {ARCHITECTURES}.")
 
 
+SATURATED_NEIGHBOURS = 20
+"""Of the 24 neighbours in a 5x5 window, this many at the same extreme make a pixel part of a truly
+black or white area, not an impulse: impulses that dense are vanishingly rare below density 0.9."""
+
+
 def impulse_mask(noisy: torch.Tensor) -> torch.Tensor:
-    """1 where every channel of a pixel sits at exactly 0 or exactly 1 (a likely impulse)."""
-    low = (noisy <= 0.0).all(dim=1, keepdim=True)
-    high = (noisy >= 1.0).all(dim=1, keepdim=True)
-    return (low | high).to(noisy.dtype)
+    """1 where every channel of a pixel sits at exactly 0 or exactly 1 (a likely impulse), except
+    inside black or white areas, which would otherwise be re-estimated from their surroundings."""
+    low = (noisy <= 0.0).all(dim=1, keepdim=True).to(noisy.dtype)
+    high = (noisy >= 1.0).all(dim=1, keepdim=True).to(noisy.dtype)
+    window = torch.ones(1, 1, 5, 5, dtype=noisy.dtype, device=noisy.device)
+    mask = torch.zeros_like(low)
+    for extreme in (low, high):
+        alike = F.conv2d(extreme, window, padding=2) - extreme
+        mask = mask + extreme * (alike < SATURATED_NEIGHBOURS).to(noisy.dtype)
+    return mask
 
 
 def fill_impulses(noisy: torch.Tensor, mask: torch.Tensor, max_rounds: int = 32) -> torch.Tensor:

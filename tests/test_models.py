@@ -1,7 +1,9 @@
+import numpy as np
 import pytest
 import torch
 
 from denoiser.models import ModelConfig, build_model, fill_impulses, impulse_mask
+from denoiser.noise import SaltPepperNoise
 
 
 @pytest.mark.parametrize("architecture", ["renet", "row"])
@@ -64,7 +66,9 @@ def test_fill_impulses_takes_the_mean_of_known_neighbours_and_keeps_the_rest():
 def test_fill_impulses_reaches_pixels_far_from_any_known_one():
     noisy = torch.zeros(1, 3, 9, 9)
     noisy[:, :, 0, 0] = torch.tensor([0.25, 0.5, 0.75])
-    filled = fill_impulses(noisy, impulse_mask(noisy))
+    mask = torch.ones(1, 1, 9, 9)
+    mask[..., 0, 0] = 0.0
+    filled = fill_impulses(noisy, mask)
     assert torch.allclose(filled, noisy[:, :, :1, :1].expand_as(filled))
     assert torch.equal(fill_impulses(torch.ones(1, 1, 4, 4), torch.ones(1, 1, 4, 4)), torch.full((1, 1, 4, 4), 0.5))
 
@@ -82,3 +86,17 @@ def test_filling_model_starts_from_the_filled_image_and_needs_the_mask():
         model.head[-1].bias.zero_()  # the network adds nothing: the output is the fill alone
         out = model(noisy)
     assert torch.equal(out, fill_impulses(noisy, impulse_mask(noisy)))
+
+
+def test_impulse_mask_spares_black_and_white_areas_but_not_dense_impulses():
+    image = torch.full((1, 1, 20, 20), 0.5)
+    image[..., 5:15, 5:15] = 1.0  # a white square, truly white
+    image[..., 0, 0], image[..., 18, 2] = 0.0, 1.0  # two impulses
+    mask = impulse_mask(image).bool()[0, 0]
+    assert not mask[7:13, 7:13].any()  # the square's inside is kept as it is
+    assert mask[5, 5:15].all()  # its rim is re-estimated, from the inside and the outside
+    assert mask[0, 0] and mask[18, 2]
+    grey = np.full((128, 128, 1), 0.5, np.float32)
+    dense = torch.from_numpy(SaltPepperNoise(0.8).apply(grey, np.random.default_rng(0))).permute(2, 0, 1)[None]
+    impulses = (dense != 0.5)[0, 0]  # the densest salt-and-pepper the bundled model trains on
+    assert impulse_mask(dense).bool()[0, 0][impulses].float().mean() > 0.999

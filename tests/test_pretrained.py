@@ -51,3 +51,15 @@ def test_salt_and_pepper_beats_the_adaptive_median_by_two_db(density):
         noisy = SaltPepperNoise(density).apply(clean, np.random.default_rng(i))
         margins.append(psnr(clean, denoise(model, noisy)) - psnr(clean, adaptive_median(noisy, 0.0)))
     assert np.mean(margins) >= 2.0, margins
+
+
+def test_salt_and_pepper_model_keeps_white_areas_white():
+    """A white background is not a field of salt: its white pixels stay white (exactly, but for
+    the few crowded by pepper), and the pepper inside it is filled from them."""
+    clean = np.ascontiguousarray(sample_photo("camera", 1)[:128, :128]).copy()
+    clean[40:80, 40:80] = 1.0
+    noisy = SaltPepperNoise(0.1).apply(clean, np.random.default_rng(0))
+    denoised = denoise(load_pretrained("gray-salt-pepper").model, noisy)
+    inside, was_white = denoised[44:76, 44:76], noisy[44:76, 44:76] == 1.0
+    assert np.mean(inside[was_white] == 1.0) > 0.98 and inside.min() > 0.99
+    assert psnr(clean, denoised) > 35.0
