@@ -8,8 +8,8 @@ the noise and subtract it).
   and then columns (so every output pixel sees the whole image), then a convolutional head.
 
 Optional conditioning channels: a constant noise-level map (as FFDNet does, so one model serves
-many sigmas) and an impulse mask (pixels at exactly 0 or 1, for salt-and-pepper; only those are
-replaced, every other pixel is known to be clean). With `fill_impulses` the network never sees the
+many sigmas) and an impulse mask (pixels at exactly 0 or 1 outside black or white areas, for
+salt-and-pepper; only those are replaced, every other pixel is known to be clean). With `fill_impulses` the network never sees the
 impulses' 0 and 1: they are first filled from their clean neighbours (`fill_impulses`), and the
 network refines that first guess, which matters most when most pixels are impulses.
 """
