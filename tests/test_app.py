@@ -48,6 +48,15 @@ def upload(at: AppTest, key: str, data: bytes, name: str = "photo.png") -> AppTe
     return at.run()
 
 
+def train_one_epoch(at: AppTest, key: str, noise_widget: str, level: float) -> AppTest:
+    """Upload a camera crop to a scenario page, set its noise slider, and train for one epoch."""
+    open_page(at, key)
+    upload(at, key, png_bytes())
+    at.slider(key=f"{key}:{noise_widget}").set_value(level).run()
+    at.number_input(key=f"{key}:epochs").set_value(1).run()
+    return at.button(key=f"{key}:train").click().run(timeout=TIMEOUT)
+
+
 def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
     return {m.label: (m.value, m.delta) for m in at.metric}
 
@@ -142,11 +151,7 @@ def test_the_notebook_preset_sets_the_original_settings(app):
 
 
 def test_results_and_settings_survive_a_page_switch(app):
-    open_page(app, "gray-salt-pepper")
-    upload(app, "gray-salt-pepper", png_bytes())
-    app.slider(key="gray-salt-pepper:density").set_value(0.3).run()
-    app.number_input(key="gray-salt-pepper:epochs").set_value(1).run()
-    app.button(key="gray-salt-pepper:train").click().run(timeout=TIMEOUT)
+    train_one_epoch(app, "gray-salt-pepper", "density", 0.3)
     before = metrics(app)["PSNR denoised"]
     open_page(app, "benchmark")
     open_page(app, "gray-salt-pepper")
@@ -155,11 +160,7 @@ def test_results_and_settings_survive_a_page_switch(app):
 
 
 def test_baselines_run_beside_the_lstm(app):
-    open_page(app, "gray-gaussian")
-    upload(app, "gray-gaussian", png_bytes())
-    app.slider(key="gray-gaussian:variance").set_value(900).run()
-    app.number_input(key="gray-gaussian:epochs").set_value(1).run()
-    app.button(key="gray-gaussian:train").click().run(timeout=TIMEOUT)
+    train_one_epoch(app, "gray-gaussian", "variance", 900)
     app.multiselect(key="gray-gaussian:baselines").set_value(["median", "gaussian-blur"]).run()
     app.button(key="gray-gaussian:run-baselines").click().run(timeout=TIMEOUT)
     assert not app.exception
