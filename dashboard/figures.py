@@ -13,6 +13,7 @@ import numpy as np
 import pandas  # noqa: F401
 import plotly.graph_objects as go
 
+from denoiser.benchmark import LSTM_VIEWS
 from denoiser.images import encode_png
 from denoiser.metrics import Scores
 from denoiser.train import Progress
@@ -189,7 +190,7 @@ def benchmark_figures(rows: Sequence, titles: Mapping[str, str]) -> dict[str, go
     images = list(dict.fromkeys(r.image for r in rows))
     means = {m: {key: float(np.mean([getattr(r, key) for r in rows if r.method == m]))
                  for key in ("psnr", "ssim", "seconds")} for m in methods}
-    mean_rows = [{"method": titles.get(m, m), "highlight": m.startswith("lstm"), **means[m]} for m in methods]
+    mean_rows = [{"method": titles.get(m, m), "highlight": m in LSTM_VIEWS, **means[m]} for m in methods]
     per_image = go.Figure([go.Bar(name=titles.get(m, m), x=images,
                                   y=[next((r.psnr for r in rows if r.method == m and r.image == i), None) for i in images])
                            for m in methods])
@@ -200,7 +201,7 @@ def benchmark_figures(rows: Sequence, titles: Mapping[str, str]) -> dict[str, go
     speed = go.Figure(go.Scatter(
         x=[max(means[m]["seconds"], 1e-3) for m in methods], y=[means[m]["psnr"] for m in methods],
         mode="markers+text", text=[titles.get(m, m) for m in methods], textposition="top center", cliponaxis=False,
-        marker=dict(size=12, color=[ACCENT if m.startswith("lstm") else TRAIN_COLOR for m in methods])))
+        marker=dict(size=12, color=[ACCENT if m in LSTM_VIEWS else TRAIN_COLOR for m in methods])))
     speed.update_layout(xaxis=dict(title="seconds per image (log)", type="log"), yaxis_title="mean PSNR (dB)",
                         height=360, margin=dict(l=10, r=10, t=40, b=10),
                         title=dict(text="Quality against time", font=dict(size=14)))

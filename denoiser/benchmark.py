@@ -26,6 +26,8 @@ from .samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, sample_photo
 from .scenarios import Scenario, get_scenario
 
 REFERENCE_METHODS = {"noisy": "Noisy input", "lstm": "LSTM", "lstm-x8": "LSTM, self-ensemble of 8"}
+LSTM_VIEWS = {"lstm": 1, "lstm-x8": 8}
+"""The methods that run the LSTM, and how many flips and rotations each averages."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def run_benchmark(scenario_key: str, sigma: float | None = None, density: float 
     if not images:
         raise DenoiserError("No images to benchmark.")
     images = {name: _as_image(image, scenario.channels, name) for name, image in images.items()}
-    model = _load_model(scenario, model_path) if {"lstm", "lstm-x8"} & set(methods) else None
+    model = _load_model(scenario, model_path) if set(LSTM_VIEWS) & set(methods) else None
 
     rows: list[BenchmarkRow] = []
     total = len(images) * len(methods)
@@ -200,10 +202,10 @@ def _load_model(scenario: Scenario, model_path):
 def _run_method(method: str, noisy: np.ndarray, sigma: float, model) -> tuple[np.ndarray, float]:
     if method == "noisy":
         return noisy, 0.0
-    if method in ("lstm", "lstm-x8"):
+    if method in LSTM_VIEWS:
         from .inference import denoise_ensemble
 
         started = time.perf_counter()
-        denoised = denoise_ensemble(model, noisy, sigma, size=8 if method == "lstm-x8" else 1)
+        denoised = denoise_ensemble(model, noisy, sigma, size=LSTM_VIEWS[method])
         return denoised, time.perf_counter() - started
     return run_baseline(method, noisy, sigma)

@@ -283,7 +283,7 @@ def run_benchmark(args) -> None:
     finally:
         for bar in bars:
             bar.close()
-    ran_lstm = any(row.method in ("lstm", "lstm-x8") for row in rows)
+    ran_lstm = any(row.method in benchmark.LSTM_VIEWS for row in rows)
     model = benchmark.model_record(args.model or pretrained_path(scenario.key)) if ran_lstm else None
     settings = {"noise": noise.name, "sigma": noise.sigma, "density": getattr(noise, "density", None),
                 "seed": args.seed, "images": args.images or "built-in benchmark photos",
