@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, default=256)
     args = parser.parse_args()
+    if args.epochs < 1 or args.budget <= 0 or args.lr <= 0 or args.size < 16:
+        parser.error("--epochs must be at least 1, --budget and --lr above 0, --size at least 16")
     config = replace(QUICK, epochs=args.epochs, learning_rate=args.lr, threads=args.threads)
     noise = GaussianNoise(args.sigma ** 2)
     rows = []

@@ -13,18 +13,21 @@ import math
 import os
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from .data import augment, patch_batch, random_patch
+from .data import PatchStream, augment, patch_batch, random_patch
 from .inference import denoise
 from .metrics import mse_255, psnr
 from .noise import NoiseModel
 from .scenarios import Scenario
 from .splits import PixelSplit, SplitMasks
+
+if TYPE_CHECKING:
+    from .distributed import World
 
 MSE_255 = 255.0 ** 2
 """Losses are computed on [0, 1] pixels and reported on the 0..255 scale (the notebook's unit)."""
@@ -199,7 +202,6 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
     from contextlib import nullcontext
     from itertools import count
 
-    from .data import PatchStream
     from .distributed import World, describe_rank, fingerprint, gather, mean, split_batch, wrap
 
     world = world or World()
