@@ -129,10 +129,10 @@ def render_photo_page() -> None:
     if adapt_column.button("Adapt to this photo", key=f"{scope}:adapt", width="stretch",
                            help="Self-supervised training on this photo alone (blind-spot, as Noise2Void), "
                                 "from the bundled weights; kept only if an estimate of the error says it helps."):
-        adapted = adapt_with_progress(scope, bundled.model, photo, sigma)
+        adapted = adapt_with_progress(scope, bundled.model, photo, sigma, views)
         if adapted is not None:
             st.session_state[f"{scope}:outcome"] = {"photo": photo, "label": label, "sigma": sigma, "kind": key,
-                                                    **adapted}
+                                                    "views": views, **adapted}
     outcome = st.session_state.get(f"{scope}:outcome")
     if outcome is None:
         show_images([photo], [label])
@@ -152,7 +152,7 @@ def render_photo_page() -> None:
                        key=f"{scope}:download", on_click="ignore")
 
 
-def adapt_with_progress(scope: str, bundled_model, photo: np.ndarray, sigma: float) -> dict | None:
+def adapt_with_progress(scope: str, bundled_model, photo: np.ndarray, sigma: float, views: int) -> dict | None:
     """Blind-spot adaptation in a training slot, with a progress bar, a live loss chart and Stop
     (a click stops the run; the bundled result stays). None (and a message) when the line is full."""
     holder = st.empty()
@@ -173,7 +173,7 @@ def adapt_with_progress(scope: str, bundled_model, photo: np.ndarray, sigma: flo
                     chart.plotly_chart(figures.loss_figure(history), key=f"{scope}:adapt-loss:{progress.step}")
 
             result = adapt_to_photo(copy.deepcopy(bundled_model), photo, sigma,
-                                    AdaptConfig(threads=TORCH_THREADS), on_progress=on_progress,
+                                    AdaptConfig(threads=TORCH_THREADS, views=views), on_progress=on_progress,
                                     should_stop=ticket.expired)
     except DenoiserError as error:
         holder.error(str(error))

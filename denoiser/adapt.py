@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .data import augment, random_patch
-from .inference import denoise
+from .inference import ENSEMBLE_SIZES, denoise, denoise_ensemble
 from .train import Progress, set_threads
 
 
@@ -40,6 +40,8 @@ class AdaptConfig:
 
     seed: int = 0
     threads: int | None = None
+    views: int = 1
+    """Self-ensemble size of the final denoise (1, 2, 4 or 8; see inference.denoise_ensemble)."""
 
 
 @dataclass
@@ -115,6 +117,8 @@ def adapt_to_photo(model: nn.Module, noisy: np.ndarray, sigma: float, config: Ad
                    on_progress: Callable[[Progress], None] | None = None,
                    should_stop: Callable[[], bool] | None = None) -> AdaptResult:
     """Fine-tune `model` on the noisy photo alone; returns the denoised photo from the kept weights."""
+    if config.views not in ENSEMBLE_SIZES:
+        raise ValueError(f"Ensemble size {config.views}: choose one of {ENSEMBLE_SIZES}.")
     set_threads(config.threads)
     start = time.perf_counter()
     rng = np.random.default_rng(config.seed)
@@ -145,6 +149,6 @@ def adapt_to_photo(model: nn.Module, noisy: np.ndarray, sigma: float, config: Ad
     kept = after < before
     if not kept:
         model.load_state_dict(initial)
-    return AdaptResult(denoise(model, noisy, sigma), history, before, min(before, after), kept,
+    return AdaptResult(denoise_ensemble(model, noisy, sigma, config.views), history, before, min(before, after), kept,
                        time.perf_counter() - start)
 

@@ -139,11 +139,10 @@ def run_denoise(args) -> None:
         level = f"sigma {sigma:.1f}" if checkpoint.config.noise_map else "impulses detected"
         if args.adapt:
             model = load().model  # each photo adapts from the same starting weights
-            result = adapt_to_photo(model, image, sigma, AdaptConfig(steps=args.adapt_steps))
-            denoised = result.denoised if args.ensemble == 1 else denoise_ensemble(model, image, sigma, args.ensemble)
-            save_image(denoised, target)
+            result = adapt_to_photo(model, image, sigma, AdaptConfig(steps=args.adapt_steps, views=args.ensemble))
+            save_image(result.denoised, target)
             verdict = "adapted" if result.kept else "adaptation did not help, kept the starting weights"
-            print(f"wrote {target} ({level}; {verdict}; blind-spot loss {result.loss_before:.1f} -> "
+            print(f"wrote {target} ({level}; {verdict}; estimated MSE {result.loss_before:.1f} -> "
                   f"{result.loss_after:.1f}; {result.seconds:.1f} s)")
         else:
             save_image(denoise_ensemble(checkpoint.model, image, sigma, args.ensemble), target)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from denoiser.adapt import AdaptConfig, adapt_to_photo, adaptation_score, hide_pixels, sure_mse
-from denoiser.inference import denoise
+from denoiser.inference import denoise, denoise_ensemble
 from denoiser.metrics import psnr
 from denoiser.models import ModelConfig, build_model
 from denoiser.noise import GaussianNoise
@@ -74,3 +74,15 @@ def test_sure_estimates_the_error_to_the_clean_image_without_it():
     for model in (build_model(ModelConfig(hidden=8, features=8)), load_pretrained("gray-gaussian").model):
         true_mse = np.mean((255.0 * (denoise(model, noisy, 25.0) - clean)) ** 2)
         assert sure_mse(model, noisy, 25.0) == pytest.approx(true_mse, rel=0.1)
+
+
+def test_adaptation_denoises_once_with_the_asked_self_ensemble():
+    clean = np.ascontiguousarray(sample_photo("camera", 1)[100:164, 150:214])
+    noisy = GaussianNoise(400.0).apply(clean, np.random.default_rng(0))
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=8, features=8))
+    result = adapt_to_photo(model, noisy, 20.0, AdaptConfig(steps=3, views=8, threads=2))
+    np.testing.assert_allclose(result.denoised, denoise_ensemble(model, noisy, 20.0, 8), atol=1e-6)
+    assert np.abs(result.denoised - denoise(model, noisy, 20.0)).max() > 1e-4  # not the single view
+    with pytest.raises(ValueError, match="Ensemble size 3"):
+        adapt_to_photo(model, noisy, 20.0, AdaptConfig(steps=1, views=3))

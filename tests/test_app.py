@@ -202,11 +202,13 @@ def test_your_photo_page_self_ensemble_averages_eight_views(app):
 def test_your_photo_page_adapts_to_the_photo_alone(app):
     open_page(app, "your-photo")
     app.radio(key="your-photo:source").set_value(app.radio(key="your-photo:source").options[1]).run()
+    app.toggle(key="your-photo:ensemble").set_value(True).run()
     app.button(key="your-photo:adapt").click().run(timeout=300)
     assert not app.exception
     outcome = app.session_state["your-photo:outcome"]
     assert "steps" in outcome["adaptation"] and outcome["denoised"].shape == outcome["photo"].shape
-    assert any("estimated MSE" in caption.value for caption in app.caption)
+    assert outcome["views"] == 8  # the adapted weights' result is the self-ensemble, as the toggle asks
+    assert any("estimated MSE" in caption.value and "self-ensemble of 8" in caption.value for caption in app.caption)
 
 
 @needs_weights

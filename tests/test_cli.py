@@ -71,6 +71,15 @@ def test_denoise_with_a_self_ensemble_writes_the_ensemble_result(tmp_path, photo
     assert cli("denoise", photo, "-o", tmp_path / "x3.png", "--scenario", "gray-gaussian", "--ensemble", 3).returncode == 2
 
 
+def test_denoise_adapts_to_each_photo_before_denoising(tmp_path, photo, tiny_checkpoint):
+    out = tmp_path / "adapted.png"
+    result = cli("denoise", photo, "-o", out, "--scenario", "gray-gaussian", "--sigma", 10, "--model", tiny_checkpoint,
+                 "--adapt", "--adapt-steps", 2, "--ensemble", 2)
+    assert result.returncode == 0, result.stderr
+    assert load_image(out).shape == load_image(photo).shape
+    assert "estimated MSE" in result.stdout and ("adapted" in result.stdout or "kept the starting" in result.stdout)
+
+
 def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     data = tmp_path / "data"
     data.mkdir()
@@ -103,6 +112,8 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
      "not a denoiser checkpoint"),
     (lambda t, p: ["denoise", p, t / "junk.png", "-o", t / "outs", "--scenario", "gray-gaussian"], "Not a readable image"),
     (lambda t, p: ["denoise", p, "-o", t / "o.png", "--scenario", "gray-gaussian", "--sigma", -3], "--sigma"),
+    (lambda t, p: ["denoise", p, "-o", t / "o.png", "--scenario", "gray-gaussian", "--adapt", "--adapt-steps", 0],
+     "--adapt-steps"),
     (lambda t, p: ["train", "--data", t / "nothing", "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r"],
      "No such folder"),
 ])
