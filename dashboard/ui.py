@@ -202,6 +202,13 @@ class TrainingChoice:
                 "split": {"train": c.split.train, "validation": c.split.validation, "test": c.split.test}}
 
 
+def model_to_train(base: ModelConfig, architecture: str, hidden: int) -> ModelConfig:
+    """The bundled (or scenario's) design with the chosen network and size; the row LSTM is the
+    original notebook's network, which reads R, G and B together, not opponent planes."""
+    model = replace(base, architecture=architecture, hidden=hidden)
+    return replace(model, opponent_colors=False) if architecture == "row" else model
+
+
 def choose_training(scope: str, scenario: Scenario, bundled: Checkpoint | None, seed: int) -> TrainingChoice:
     """Architecture, sizes, epochs, batch, learning rate and split, set by a preset and then by hand."""
     bundled_config = bundled.config if bundled else None
@@ -238,7 +245,7 @@ def choose_training(scope: str, scenario: Scenario, bundled: Checkpoint | None, 
         st.caption(f"The bundled model is {bundled_config.architecture} with hidden size {bundled_config.hidden}; "
                    "other choices train from scratch.")
     base = QUICK if preset == QUICK_PRESET else notebook_preset(scenario)
-    model = replace(bundled_config or scenario.model, architecture=architecture, hidden=int(hidden))
+    model = model_to_train(bundled_config or scenario.model, architecture, int(hidden))
     config = replace(base, epochs=int(epochs), batch_size=int(batch), learning_rate=float(learning_rate),
                      split=split, seed=seed, threads=TORCH_THREADS)
     return TrainingChoice(preset, model, bool(from_bundled and matches), config)

@@ -231,7 +231,7 @@ def _starting_model(args, scenario, target: Path):
     from dataclasses import replace
 
     from .checkpoint import load_checkpoint, read_payload
-    from .models import build_model
+    from .models import build_model, opponent_colors
 
     if args.resume:
         if args.init:
@@ -241,7 +241,10 @@ def _starting_model(args, scenario, target: Path):
             raise DenoiserError(f"Nothing to resume: {target} is missing or holds no training state.")
         return load_checkpoint(target).model, resume
     if args.init:
-        return load_checkpoint(args.init).model, None
+        start = load_checkpoint(args.init)
+        if scenario.model.opponent_colors and start.config.channels == 1:
+            return opponent_colors(start.model), None  # a gray model starts the color one
+        return start.model, None
     overrides = {k: v for k, v in (("hidden", args.hidden), ("features", args.features),
                                    ("depth", args.depth), ("architecture", args.architecture)) if v}
     return build_model(replace(scenario.model, **overrides)), None

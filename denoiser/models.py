@@ -6,6 +6,9 @@ the noise and subtract it).
   LSTM; each step sees its pixel and the pixels above and below it.
 - `ReNetDenoiser`: a small convolutional stem, then ReNet-style bidirectional sweeps over rows
   and then columns (so every output pixel sees the whole image), then a convolutional head.
+- `OpponentColorDenoiser`: color as three decorrelated planes (luminance and two colour
+  differences, as CBM3D works) through one shared single-channel network, so a gray model
+  denoises color and all its training serves both.
 
 Optional conditioning channels: a constant noise-level map (as FFDNet does, so one model serves
 many sigmas) and an impulse mask (pixels at exactly 0 or 1 outside black or white areas, for
@@ -16,7 +19,7 @@ network refines that first guess, which matters most when most pixels are impuls
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -36,6 +39,8 @@ class ModelConfig:
     impulse_mask: bool = False
     fill_impulses: bool = False
     """Fill the masked pixels from clean neighbours before the network (needs `impulse_mask`)."""
+    opponent_colors: bool = False
+    """Color only: denoise opponent-colour planes with one shared single-channel network."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,6 +50,10 @@ def build_model(config: ModelConfig) -> nn.Module:
     """The network a config describes."""
     if config.fill_impulses and not config.impulse_mask:
         raise ValueError("fill_impulses needs impulse_mask: only detected impulses are filled.")
+    if config.opponent_colors:
+        if config.channels != 3:
+            raise ValueError("opponent_colors needs 3 channels.")
+        return OpponentColorDenoiser(config, build_model(replace(config, channels=1, opponent_colors=False)))
     if config.architecture == "renet":
         return ReNetDenoiser(config)
     if config.architecture == "row":
@@ -176,6 +185,47 @@ class ReNetDenoiser(_Conditioned):
         for block in self.blocks:
             x = block(x)
         return self.head(x)
+
+
+OPPONENT = torch.tensor([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0.0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])
+"""RGB to planes: mean, red minus blue, green against magenta. The rows are orthogonal, so
+independent noise of one sigma in R, G and B stays independent in the planes, with the sigma
+scaled by each row's length; the offset keeps every plane in [0, 1]."""
+OPPONENT_INVERSE = torch.linalg.inv(OPPONENT)
+OPPONENT_OFFSET = torch.tensor([0.0, 0.5, 0.5]).view(1, 3, 1, 1)
+OPPONENT_NOISE_SCALE = OPPONENT.norm(dim=1)
+
+
+def to_opponent(rgb: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [0, 1] to opponent planes in [0, 1]."""
+    return torch.einsum("kc,bchw->bkhw", OPPONENT.to(rgb), rgb) + OPPONENT_OFFSET.to(rgb)
+
+
+def from_opponent(planes: torch.Tensor) -> torch.Tensor:
+    """The inverse of `to_opponent`."""
+    return torch.einsum("ck,bkhw->bchw", OPPONENT_INVERSE.to(planes), planes - OPPONENT_OFFSET.to(planes))
+
+
+class OpponentColorDenoiser(nn.Module):
+    """RGB in and out; inside, each opponent plane is one single-channel image for `plane`."""
+
+    def __init__(self, config: ModelConfig, plane: nn.Module):
+        super().__init__()
+        self.config = config
+        self.plane = plane
+
+    def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
+        batch, _, height, width = noisy.shape
+        planes = to_opponent(noisy).reshape(batch * 3, 1, height, width)
+        level = None if sigma is None else (sigma.view(-1, 1) * OPPONENT_NOISE_SCALE.to(sigma)).reshape(-1)
+        return from_opponent(self.plane(planes, level).reshape(batch, 3, height, width))
+
+
+def opponent_colors(plane: nn.Module) -> OpponentColorDenoiser:
+    """A color denoiser from a trained single-channel one (which it shares, not copies)."""
+    if plane.config.channels != 1:
+        raise ValueError("Only a single-channel model can denoise opponent planes.")
+    return OpponentColorDenoiser(replace(plane.config, channels=3, opponent_colors=True), plane)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -148,6 +149,16 @@ def test_the_notebook_preset_sets_the_original_settings(app):
     assert app.select_slider(key="color-gaussian:lr").value == pytest.approx(1e-3)
     assert tuple(app.slider(key="color-gaussian:split").value) == pytest.approx((0.8, 0.9))
     assert app.checkbox(key="color-gaussian:from_bundled").value is False
+
+
+def test_the_notebook_network_reads_rgb_together_and_the_bundled_design_keeps_its_planes():
+    from dashboard.ui import model_to_train
+    from denoiser.scenarios import SCENARIOS
+
+    color = SCENARIOS["color-gaussian"].model
+    assert color.opponent_colors
+    assert model_to_train(color, "row", 64) == replace(color, architecture="row", hidden=64, opponent_colors=False)
+    assert model_to_train(color, "renet", 32) == color
 
 
 def test_results_and_settings_survive_a_page_switch(app):

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from denoiser.images import load_image, save_image
+from denoiser.samples import sample_photo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,6 +103,18 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     assert second.config == load_checkpoint(checkpoint).config  # the first stage's small model, carried on
     assert second.metadata["init"] == {"file": "gray-gaussian.pt",
                                        "sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:16]}
+
+    # A gray model starts the color one: its network, shared by the three opponent planes.
+    color_data = tmp_path / "color"
+    color_data.mkdir()
+    save_image(np.ascontiguousarray(sample_photo("coffee", 3)[:64, :64]), color_data / "c.png")
+    result = cli("train", "--data", color_data, "--scenario", "color-gaussian", "--steps", 1, "--out", tmp_path / "color-run",
+                 "--batch-size", 1, "--patch-size", 16, "--lr", 1e-9, "--init", checkpoint)
+    assert result.returncode == 0, result.stderr
+    color = load_checkpoint(tmp_path / "color-run" / "color-gaussian.pt")
+    assert color.config.channels == 3 and color.config.opponent_colors and color.config.hidden == 8
+    for key, value in load_checkpoint(checkpoint).model.state_dict().items():
+        torch.testing.assert_close(color.model.plane.state_dict()[key], value, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("make_args, message", [

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.models import ModelConfig, build_model, fill_impulses, impulse_mask
+from denoiser.models import (OPPONENT_NOISE_SCALE, ModelConfig, build_model, fill_impulses, from_opponent,
+                             impulse_mask, opponent_colors, to_opponent)
 from denoiser.noise import SaltPepperNoise
 
 
@@ -100,3 +101,31 @@ def test_impulse_mask_spares_black_and_white_areas_but_not_dense_impulses():
     dense = torch.from_numpy(SaltPepperNoise(0.8).apply(grey, np.random.default_rng(0))).permute(2, 0, 1)[None]
     impulses = (dense != 0.5)[0, 0]  # the densest salt-and-pepper the bundled model trains on
     assert impulse_mask(dense).bool()[0, 0][impulses].float().mean() > 0.999
+
+
+def test_opponent_planes_keep_the_noise_independent_and_invert_exactly():
+    rgb = torch.rand(2, 3, 9, 11)
+    torch.testing.assert_close(from_opponent(to_opponent(rgb)), rgb)
+    assert to_opponent(rgb).min() >= 0 and to_opponent(rgb).max() <= 1
+    noise = torch.randn(1, 3, 400, 400, generator=torch.Generator().manual_seed(0))
+    planes = (to_opponent(noise) - to_opponent(torch.zeros_like(noise))).reshape(3, -1)
+    covariance = torch.cov(planes)
+    torch.testing.assert_close(covariance, torch.diag(OPPONENT_NOISE_SCALE ** 2), atol=0.01, rtol=0)
+
+
+def test_opponent_model_runs_its_gray_network_on_each_plane_at_the_scaled_sigma():
+    torch.manual_seed(0)
+    gray = build_model(ModelConfig(hidden=8, features=8)).eval()
+    color = opponent_colors(gray)
+    assert color.config.channels == 3 and color.config.opponent_colors and color.plane is gray
+    rgb, sigma = torch.rand(2, 3, 12, 10), torch.tensor([0.1, 0.2])
+    planes = to_opponent(rgb)
+    expected = torch.stack([gray(planes[:, k:k + 1], sigma * OPPONENT_NOISE_SCALE[k])[:, 0] for k in range(3)], dim=1)
+    torch.testing.assert_close(color(rgb, sigma), from_opponent(expected), atol=1e-5, rtol=0)
+    rebuilt = build_model(color.config)  # what a checkpoint loads: same weights, same result
+    rebuilt.load_state_dict(color.state_dict())
+    torch.testing.assert_close(rebuilt.eval()(rgb, sigma), color(rgb, sigma))
+    with pytest.raises(ValueError):
+        build_model(ModelConfig(channels=1, opponent_colors=True))
+    with pytest.raises(ValueError):
+        opponent_colors(build_model(ModelConfig(channels=3)))
