@@ -171,10 +171,10 @@ def run_train(args) -> None:
     out = Path(args.out)
     target = out / f"{scenario.key}.pt"
     files = image_files(args.data)
+    model, resume = _starting_model(args, scenario, target)  # a wrong start fails before any decoding
     streamed = args.stream or world.size > 1
     images = PatchStream(tuple(files), scenario.channels, workers=args.workers) if streamed \
         else [load_image(path, scenario.channels) for path in files]
-    model, resume = _starting_model(args, scenario, target)
     steps = args.steps
     if steps is None:
         steps = max(1, (args.epochs or 1) * image_pixels(files) // (args.patch_size ** 2 * args.batch_size))
@@ -241,10 +241,14 @@ def _starting_model(args, scenario, target: Path):
             raise DenoiserError(f"Nothing to resume: {target} is missing or holds no training state.")
         return load_checkpoint(target).model, resume
     if args.init:
-        start = load_checkpoint(args.init)
+        start = load_checkpoint(args.init).model
         if scenario.model.opponent_colors and start.config.channels == 1:
-            return opponent_colors(start.model), None  # a gray model starts the color one
-        return start.model, None
+            start = opponent_colors(start)  # a gray model starts the color one
+        size = {field: getattr(start.config, field) for field in ("architecture", "hidden", "depth", "features")}
+        if start.config != replace(scenario.model, **size):
+            raise DenoiserError(f"{args.init} holds a model for other inputs than {scenario.key} "
+                                "(channels, noise level or impulse mask); start from one of its own.")
+        return start, None
     overrides = {k: v for k, v in (("hidden", args.hidden), ("features", args.features),
                                    ("depth", args.depth), ("architecture", args.architecture)) if v}
     return build_model(replace(scenario.model, **overrides)), None

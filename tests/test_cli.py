@@ -130,6 +130,8 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
      "--adapt-steps"),
     (lambda t, p: ["train", "--data", t / "nothing", "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r"],
      "No such folder"),
+    (lambda t, p: ["train", "--data", p.parent, "--scenario", "color-gaussian", "--steps", 1, "--out", t / "r",
+                   "--init", ROOT / "denoiser" / "weights" / "gray-salt-pepper.pt"], "holds a model for other inputs"),
 ])
 def test_errors_are_one_line_without_traceback_or_output(tmp_path, photo, make_args, message):
     (tmp_path / "junk.png").write_bytes(b"this is not an image")
