@@ -44,10 +44,19 @@ class TrainConfig:
     patch_size: int = 32
     split: PixelSplit = field(default_factory=PixelSplit)
     fresh_noise: bool = True
-    """Draw new noise for every patch (the clean image is known); False reuses the one noisy image."""
+    """Draw new noise for every patch on the training pixels, where the clean image is known; the
+    validation and test pixels keep their one noisy value, so their clean value never reaches the
+    model. False reuses the one noisy image everywhere."""
     cosine: bool = False
+    validate_every: int = 1
+    """Denoise the whole image to score the validation pixels every this many epochs (and after the
+    last): each check costs about a quarter of an epoch, so long runs on a time budget check less."""
     seed: int = 0
     threads: int | None = None
+
+    def __post_init__(self):
+        if self.validate_every < 1:
+            raise ValueError(f"validate_every must be at least 1, not {self.validate_every}.")
 
 
 def notebook_preset(scenario: Scenario) -> TrainConfig:
@@ -125,9 +134,9 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
         for _ in range(steps_per_epoch):
             patches = np.stack([augment(random_patch(stacked, size, rng)[2], rng)
                                 for _ in range(config.batch_size)])
-            target, weight = patches[..., :channels], patches[..., -1:]
-            inputs = np.stack([noise.apply(p, rng) for p in target]) if config.fresh_noise \
-                else patches[..., channels:2 * channels]
+            target, given, weight = patches[..., :channels], patches[..., channels:2 * channels], patches[..., -1:]
+            inputs = np.where(weight > 0, np.stack([noise.apply(p, rng) for p in target]), given) \
+                if config.fresh_noise else given
             loss = _masked_mse(model(_nchw(inputs), sigma), _nchw(target), _nchw(weight))
             optimizer.zero_grad()
             loss.backward()
@@ -142,6 +151,10 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
                 break
             if on_progress and step % steps_per_epoch:
                 on_progress(progress)
+        if not (stopped or epoch == config.epochs or epoch % config.validate_every == 0):
+            if on_progress:
+                on_progress(progress)
+            continue
         estimate = denoise(model, noisy, noise.sigma)
         val_mask = masks.validation if has_validation else masks.train
         val_loss = mse_255(clean, estimate, val_mask)

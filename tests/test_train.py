@@ -46,6 +46,36 @@ def test_training_is_reproducible(setup):
     np.testing.assert_array_equal(*outs)
 
 
+def test_training_never_sees_the_clean_test_pixels(setup):
+    """Fresh noise is drawn on the training pixels only: changing the clean image at the test
+    pixels leaves the trained weights exactly as they were (the test pixels cannot leak in)."""
+    clean, noisy, noise, masks = setup
+    altered = clean.copy()
+    altered[masks.test] = np.random.default_rng(1).random(altered[masks.test].shape, dtype=np.float32)
+    config = TrainConfig(epochs=2, batch_size=4, patch_size=16, threads=1)
+    weights = []
+    for image in (clean, altered):
+        torch.manual_seed(5)
+        model = build_model(ModelConfig(hidden=8, features=8))
+        train_on_image(model, image, noisy, noise, masks, config)
+        weights.append(torch.cat([w.flatten() for w in model.state_dict().values()]))
+    torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
+
+
+def test_validating_every_few_epochs_checks_those_and_the_last(setup):
+    clean, noisy, noise, masks = setup
+    model = build_model(ModelConfig(hidden=8, features=8))
+    seen = []
+    result = train_on_image(model, clean, noisy, noise, masks,
+                            TrainConfig(epochs=7, batch_size=4, patch_size=16, validate_every=3, threads=1),
+                            on_progress=seen.append)
+    assert [p.epoch for p in result.history] == [3, 6, 7]
+    assert [p.epoch for p in seen if p.val_loss is not None] == [3, 6, 7]
+    assert {p.epoch for p in seen} == set(range(1, 8)) and result.best_epoch in (3, 6, 7)
+    with pytest.raises(ValueError, match="validate_every"):
+        TrainConfig(validate_every=0)
+
+
 def test_stop_flag_ends_early_and_keeps_the_best_so_far(setup):
     clean, noisy, noise, masks = setup
     model = build_model(ModelConfig(hidden=8, features=8))
