@@ -5,8 +5,8 @@ split, then the bundled gray model fine-tuned on the training pixels for at most
 seconds (the dashboard's Quick settings, with more epochs when asked), and test-pixel PSNR for
 the bundled model, the fine-tuned one, the fine-tuned one with a self-ensemble of 8, and BM3D
 given the true sigma. Writes docs/benchmarks/per-image.json and prints a table.
-Usage: python benchmarks/per_image.py [--sigma 25] [--epochs 6] [--lr 0.0003] [--validate-every 1]
-       [--budget 60] [--threads 2]
+Usage: python benchmarks/per_image.py [--sigma 25] [--epochs 6] [--lr 0.0003] [--batch-size 8] [--patch-size 48]
+       [--validate-every 1] [--budget 60] [--threads 2] [--size 256] [--out FILE]
 """
 
 from __future__ import annotations
@@ -51,8 +51,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "per-image.json")
     args = parser.parse_args()
-    if args.epochs < 1 or args.budget <= 0 or args.lr <= 0 or args.size < 16:
-        parser.error("--epochs must be at least 1, --budget and --lr above 0, --size at least 16")
+    if min(args.epochs, args.batch_size, args.validate_every) < 1 or args.budget <= 0 or args.lr <= 0 \
+            or args.size < 16 or args.patch_size < 8:
+        parser.error("--epochs, --batch-size and --validate-every must be at least 1, --budget and --lr above 0, "
+                     "--size at least 16, --patch-size at least 8")
     config = replace(QUICK, epochs=args.epochs, learning_rate=args.lr, threads=args.threads,
                      validate_every=args.validate_every, batch_size=args.batch_size,
                      patch_size=args.patch_size)
