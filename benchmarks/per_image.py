@@ -6,7 +6,7 @@ seconds (the dashboard's Quick settings, with more epochs when asked), and test-
 the bundled model, the fine-tuned one, the fine-tuned one with a self-ensemble of 8, and BM3D
 given the true sigma. Writes docs/benchmarks/per-image.json and prints a table.
 Usage: python benchmarks/per_image.py [--sigma 25] [--epochs 6] [--lr 0.0003] [--batch-size 8] [--patch-size 48]
-       [--validate-every 1] [--budget 60] [--threads 2] [--size 256] [--out FILE]
+       [--validate-every 1] [--float32] [--budget 60] [--threads 2] [--size 256] [--out FILE]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from denoiser.noise import GaussianNoise  # noqa: E402
 from denoiser.pretrained import load_pretrained  # noqa: E402
 from denoiser.samples import BENCHMARK_PHOTOS, sample_photo  # noqa: E402
 from denoiser.splits import make_masks  # noqa: E402
-from denoiser.train import QUICK, train_on_image  # noqa: E402
+from denoiser.train import QUICK, cpu_bfloat16, train_on_image  # noqa: E402
 
 METHODS = ("bundled", "fine-tuned", "fine-tuned-x8", "bm3d")
 
@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--patch-size", type=int, default=QUICK.patch_size)
     parser.add_argument("--validate-every", type=int, default=QUICK.validate_every,
                         help="score the validation pixels every this many epochs")
+    parser.add_argument("--float32", action="store_true", help="train in float32 even where the CPU has bfloat16")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of training at most")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, default=256)
@@ -57,7 +58,7 @@ def main() -> None:
                      "--size at least 16, --patch-size at least 8")
     config = replace(QUICK, epochs=args.epochs, learning_rate=args.lr, threads=args.threads,
                      validate_every=args.validate_every, batch_size=args.batch_size,
-                     patch_size=args.patch_size)
+                     patch_size=args.patch_size, bfloat16=not args.float32)
     noise = GaussianNoise(args.sigma ** 2)
     rows = []
     for name in BENCHMARK_PHOTOS:
@@ -84,7 +85,8 @@ def main() -> None:
           + f"; median training {summary['train_seconds_median']:.0f} s")
     record = {"sigma": args.sigma, "size": args.size, "config": {"epochs": config.epochs, "batch_size": config.batch_size,
               "patch_size": config.patch_size, "learning_rate": config.learning_rate, "threads": config.threads,
-              "validate_every": config.validate_every},
+              "validate_every": config.validate_every,
+              "precision": "bfloat16" if config.bfloat16 and cpu_bfloat16() else "float32"},
               "budget_seconds": args.budget, "machine": machine(), "results": rows, "summary": summary}
     args.out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -5,8 +5,10 @@
 
 Each run trains the gray-gaussian model (default size, batch 8, patch 48) on the built-in training
 photos; its speed is taken between the log's step-50 record and the last one, so start-up and
-the first batches do not count. Settings alternate within a round, so a background load that
-comes and goes hits them alike; medians are reported, speed-ups against the first setting run.
+the first batches do not count. Every run is float32 (`--float32`), as when these tables were
+first measured; `benchmarks/precision.py` measures bfloat16 against it. Settings alternate within
+a round, so a background load that comes and goes hits them alike; medians are reported,
+speed-ups against the first setting run.
 Writes docs/training_speedup.json (or --out).
 """
 
@@ -45,7 +47,7 @@ def run(launcher: list[str], extra: list[str], data: Path, out: Path, steps: int
     else:
         prefix = [sys.executable]
     command = [*prefix, "-m", "denoiser", "train", "--data", str(data), "--scenario", "gray-gaussian",
-               "--steps", str(steps), "--out", str(out), "--checkpoint-every", str(steps), *extra]
+               "--steps", str(steps), "--out", str(out), "--checkpoint-every", str(steps), "--float32", *extra]
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     wall = time.perf_counter() - started

@@ -204,9 +204,9 @@ class TrainingChoice:
 
 def model_to_train(base: ModelConfig, architecture: str, hidden: int) -> ModelConfig:
     """The bundled (or scenario's) design with the chosen network and size; the row LSTM is the
-    original notebook's network, which reads R, G and B together, not opponent planes."""
+    original notebook's network, one layer that reads R, G and B together, not opponent planes."""
     model = replace(base, architecture=architecture, hidden=hidden)
-    return replace(model, opponent_colors=False) if architecture == "row" else model
+    return replace(model, opponent_colors=False, depth=1) if architecture == "row" else model
 
 
 def choose_training(scope: str, scenario: Scenario, bundled: Checkpoint | None, seed: int) -> TrainingChoice:

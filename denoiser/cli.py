@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--hidden", type=int, help="LSTM hidden size (default: the scenario's)")
     train.add_argument("--features", type=int, help="convolution width (default: the scenario's)")
-    train.add_argument("--depth", type=int, help="sweep blocks (default: the scenario's)")
+    train.add_argument("--depth", type=int,
+                       help="sweep blocks (default: the scenario's; with --init, new blocks start as the identity)")
     train.add_argument("--architecture", choices=["renet", "row"])
     train.add_argument("--init", help="start from this checkpoint's weights")
     train.add_argument("--seed", type=int, default=0)
@@ -86,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="decode images in worker processes, not all at once in memory (always on under torchrun)")
     train.add_argument("--workers", type=int, default=2, help="image-decoding processes per rank when streaming")
     train.add_argument("--threads", type=int, help="torch threads per process (default: the node's cores, shared)")
+    train.add_argument("--float32", action="store_true",
+                       help="no mixed precision (by default float16 on GPUs, bfloat16 on CPUs with native support)")
     train.set_defaults(run=run_train)
 
     samples = commands.add_parser("samples", help="write the built-in sample photos to a folder")
@@ -160,7 +163,7 @@ def run_train(args) -> None:
     from . import distributed
     from .checkpoint import save_checkpoint
     from .data import PatchStream, image_files, image_pixels
-    from .train import CorpusConfig, train_on_corpus
+    from .train import CorpusConfig, precision_name, train_on_corpus
 
     scenario = get_scenario(args.scenario)
     world = distributed.world_from_env()
@@ -180,11 +183,12 @@ def run_train(args) -> None:
         steps = max(1, (args.epochs or 1) * image_pixels(files) // (args.patch_size ** 2 * args.batch_size))
     config = CorpusConfig(steps=steps, batch_size=args.batch_size, patch_size=args.patch_size, learning_rate=args.lr,
                           seed=args.seed, threads=args.threads, accumulate=args.accumulate,
-                          checkpoint_every=args.checkpoint_every)
+                          checkpoint_every=args.checkpoint_every, mixed_precision=not args.float32)
     per_process = distributed.split_batch(config.batch_size, world.size, config.accumulate)
     metadata = {"scenario": scenario.key, "data": str(args.data), "images": len(files),
                 "torch": str(torch.__version__),  # a str: TorchVersion would not pass the safe loader
-                "world_size": world.size, "config": {k: getattr(config, k) for k in config.__dataclass_fields__}}
+                "world_size": world.size, "precision": precision_name(world.device, config.mixed_precision),
+                "config": {k: getattr(config, k) for k in config.__dataclass_fields__}}
     if args.init:  # a second stage of training: which weights it started from
         metadata["init"] = {"file": Path(args.init).name,
                             "sha256": hashlib.sha256(Path(args.init).read_bytes()).hexdigest()[:16]}
@@ -213,9 +217,10 @@ def run_train(args) -> None:
                        "replicas_identical": len({rank["weights"] for rank in ranks}) == 1})
 
         write({"world_size": world.size, "backend": world.backend if world.size > 1 else None,
-               "device": str(world.device), "batch_size": config.batch_size, "per_process_batch": per_process,
-               "accumulate": config.accumulate, "data": "stream" if streamed else "memory",
-               "workers": args.workers if streamed else 0, "start_step": first, "steps": steps})
+               "device": str(world.device), "precision": metadata["precision"], "batch_size": config.batch_size,
+               "per_process_batch": per_process, "accumulate": config.accumulate,
+               "data": "stream" if streamed else "memory", "workers": args.workers if streamed else 0,
+               "start_step": first, "steps": steps})
         bar = tqdm(total=steps, initial=first, desc=f"train {scenario.key}", unit="step", file=sys.stderr,
                    disable=not world.is_main)
         started = time.perf_counter()
@@ -231,8 +236,10 @@ def _starting_model(args, scenario, target: Path):
     from dataclasses import replace
 
     from .checkpoint import load_checkpoint, read_payload
-    from .models import build_model, opponent_colors
+    from .models import build_model, deepen, opponent_colors
 
+    if args.depth is not None and args.depth < 1:
+        raise DenoiserError(f"--depth must be at least 1, not {args.depth}.")
     if args.resume:
         if args.init:
             raise DenoiserError("--resume carries on from the checkpoint in --out; leave out --init.")
@@ -248,6 +255,14 @@ def _starting_model(args, scenario, target: Path):
         if start.config != replace(scenario.model, **size):
             raise DenoiserError(f"{args.init} holds a model for other inputs than {scenario.key} "
                                 "(channels, noise level or impulse mask); start from one of its own.")
+        if args.hidden or args.features or args.architecture:
+            raise DenoiserError("--init keeps its model's --hidden, --features and --architecture; "
+                                "only --depth can grow.")
+        if args.depth and args.depth != start.config.depth:
+            try:
+                start = deepen(start, args.depth)
+            except ValueError as error:
+                raise DenoiserError(f"--depth {args.depth} with --init: {error}") from None
         return start, None
     overrides = {k: v for k, v in (("hidden", args.hidden), ("features", args.features),
                                    ("depth", args.depth), ("architecture", args.architecture)) if v}

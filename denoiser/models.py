@@ -228,5 +228,30 @@ def opponent_colors(plane: nn.Module) -> OpponentColorDenoiser:
     return OpponentColorDenoiser(replace(plane.config, channels=3, opponent_colors=True), plane)
 
 
+def deepen(model: nn.Module, depth: int) -> nn.Module:
+    """A `ReNetDenoiser` with `depth` sweep blocks that computes exactly what `model` computes.
+
+    The new blocks start as the identity (sweeps projected through zeros, a centre-tap identity
+    convolution on the non-negative features a block passes on), so further training starts from
+    the trained model's quality and can only use the extra depth where it pays."""
+    plane = model.plane if isinstance(model, OpponentColorDenoiser) else model
+    if not isinstance(plane, ReNetDenoiser):
+        raise ValueError("Only the renet architecture can be deepened.")
+    if depth < plane.config.depth:
+        raise ValueError(f"A model of depth {plane.config.depth} cannot become one of depth {depth}.")
+    deeper = ReNetDenoiser(replace(plane.config, depth=depth))
+    deeper.load_state_dict(plane.state_dict(), strict=False)
+    with torch.no_grad():
+        for block in deeper.blocks[plane.config.depth:]:
+            row_sweep, column_sweep, conv = block[0], block[1], block[2]
+            for sweep in (row_sweep, column_sweep):
+                nn.init.zeros_(sweep.project.weight)
+                nn.init.zeros_(sweep.project.bias)
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
+            conv.weight[:, :, 1, 1] = torch.eye(conv.out_channels)
+    return opponent_colors(deeper) if isinstance(model, OpponentColorDenoiser) else deeper
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

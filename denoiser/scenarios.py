@@ -38,7 +38,7 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     s.key: s for s in (
         Scenario("gray-gaussian", "Gray · Gaussian", 1, GaussianNoise(100.0),
-                 ModelConfig(channels=1, noise_map=True), 32, "camera"),
+                 ModelConfig(channels=1, noise_map=True, depth=2), 32, "camera"),
         Scenario("gray-salt-pepper", "Gray · Salt & pepper", 1, SaltPepperNoise(0.1),
                  ModelConfig(channels=1, noise_map=False, impulse_mask=True, fill_impulses=True), 32, "camera",
                  training_density=(0.02, 0.8)),

@@ -51,6 +51,9 @@ class TrainConfig:
     validate_every: int = 1
     """Denoise the whole image to score the validation pixels every this many epochs (and after the
     last): each check costs about a quarter of an epoch, so long runs on a time budget check less."""
+    bfloat16: bool = False
+    """Train in bfloat16 autocast where the CPU computes it natively (AMX or AVX-512 BF16): about
+    1.6x the steps per second here; elsewhere float32 as usual."""
     seed: int = 0
     threads: int | None = None
 
@@ -64,7 +67,7 @@ def notebook_preset(scenario: Scenario) -> TrainConfig:
     return TrainConfig(batch_size=scenario.notebook_batch_size, fresh_noise=False)
 
 
-QUICK = TrainConfig(epochs=6, batch_size=8, patch_size=48, learning_rate=3e-4, cosine=True)
+QUICK = TrainConfig(epochs=6, batch_size=8, patch_size=48, learning_rate=3e-4, cosine=True, bfloat16=True)
 """A good result in seconds on 2 CPU cores, when starting from the bundled weights."""
 
 
@@ -137,7 +140,9 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
             target, given, weight = patches[..., :channels], patches[..., channels:2 * channels], patches[..., -1:]
             inputs = np.where(weight > 0, np.stack([noise.apply(p, rng) for p in target]), given) \
                 if config.fresh_noise else given
-            loss = _masked_mse(model(_nchw(inputs), sigma), _nchw(target), _nchw(weight))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bfloat16 and cpu_bfloat16()):
+                output = model(_nchw(inputs), sigma).float()
+            loss = _masked_mse(output, _nchw(target), _nchw(weight))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -188,7 +193,8 @@ class CorpusConfig:
     accumulate: int = 1
     checkpoint_every: int = 500
     mixed_precision: bool = True
-    """float16 autocast with a gradient scaler, on GPUs only."""
+    """float16 autocast with a gradient scaler on GPUs; bfloat16 autocast on CPUs that compute it
+    natively (`cpu_bfloat16`), about twice the steps per second on this machine's AMX cores."""
 
 
 def corpus_batch(images: list[np.ndarray], scenario: Scenario, config: CorpusConfig,
@@ -224,8 +230,10 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
     network = wrap(model.to(world.device), world)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     schedule = _cosine(optimizer, config.steps)
-    mixed = config.mixed_precision and world.device.type == "cuda"
+    precision = precision_name(world.device, config.mixed_precision)
+    mixed = precision == "float16"  # bfloat16 has float32's range: no gradient scaling needed
     scaler = torch.amp.GradScaler("cuda", enabled=mixed)
+    low_precision = torch.autocast(world.device.type, dtype=getattr(torch, precision), enabled=precision != "float32")
     rng = np.random.default_rng(config.seed if world.size == 1 else [config.seed, world.rank])
     first = 1
     if resume:
@@ -255,7 +263,7 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
             noisy, sigma, clean = (t.to(world.device, non_blocking=True) for t in next(batches))
             last = micro_step == config.accumulate - 1
             with nullcontext() if last or world.size == 1 else network.no_sync():  # all-reduce once a step
-                with torch.autocast("cuda", enabled=mixed):
+                with low_precision:
                     loss = nn.functional.mse_loss(network(noisy, sigma).float(), clean) / config.accumulate
                 scaler.scale(loss).backward()
             step_loss += loss.item()
@@ -277,6 +285,18 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
     if on_checkpoint:
         on_checkpoint({**state(step), "ranks": ranks})
     return history
+
+
+def precision_name(device: torch.device, mixed_precision: bool) -> str:
+    """The number format `train_on_corpus` computes in, for logs and checkpoints."""
+    if mixed_precision and device.type == "cuda":
+        return "float16"
+    return "bfloat16" if mixed_precision and device.type == "cpu" and cpu_bfloat16() else "float32"
+
+
+def cpu_bfloat16() -> bool:
+    """Whether this CPU runs bfloat16 natively in oneDNN (else bfloat16 would be emulated, and slower)."""
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def _cosine(optimizer, total: int):

@@ -73,7 +73,10 @@ def test_sure_estimates_the_error_to_the_clean_image_without_it():
     noisy = GaussianNoise(625.0, clip=False).apply(clean, np.random.default_rng(0))
     for model in (build_model(ModelConfig(hidden=8, features=8)), load_pretrained("gray-gaussian").model):
         true_mse = np.mean((255.0 * (denoise(model, noisy, 25.0) - clean)) ** 2)
-        assert sure_mse(model, noisy, 25.0) == pytest.approx(true_mse, rel=0.1)
+        # One random probe's divergence estimate is off by up to about 10% on a 128x128 crop; four
+        # probes (Monte-Carlo SURE's usual remedy) average that out.
+        estimate = np.mean([sure_mse(model, noisy, 25.0, seed=seed) for seed in range(1, 5)])
+        assert estimate == pytest.approx(true_mse, rel=0.1)
 
 
 def test_adaptation_denoises_once_with_the_asked_self_ensemble():

@@ -159,6 +159,9 @@ def test_the_notebook_network_reads_rgb_together_and_the_bundled_design_keeps_it
     assert color.opponent_colors
     assert model_to_train(color, "row", 64) == replace(color, architecture="row", hidden=64, opponent_colors=False)
     assert model_to_train(color, "renet", 32) == color
+    gray = SCENARIOS["gray-gaussian"].model  # the bundled gray design has two sweep blocks
+    assert gray.depth == 2
+    assert model_to_train(gray, "row", 32).depth == 1 and model_to_train(gray, "renet", 32) == gray
 
 
 def test_results_and_settings_survive_a_page_switch(app):

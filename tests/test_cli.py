@@ -104,6 +104,16 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     assert second.metadata["init"] == {"file": "gray-gaussian.pt",
                                        "sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:16]}
 
+    # --depth with --init grows the trained model by blocks that start as the identity.
+    result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 1, "--out", tmp_path / "deeper",
+                 "--batch-size", 1, "--patch-size", 16, "--lr", 1e-9, "--init", checkpoint, "--depth", 2)
+    assert result.returncode == 0, result.stderr
+    deeper = load_checkpoint(tmp_path / "deeper" / "gray-gaussian.pt")
+    assert deeper.config.depth == 2 and deeper.config.hidden == 8
+    probe = torch.rand(1, 1, 16, 16)
+    torch.testing.assert_close(deeper.model(probe, torch.tensor([0.1])),
+                               load_checkpoint(checkpoint).model(probe, torch.tensor([0.1])), atol=1e-4, rtol=0)
+
     # A gray model starts the color one: its network, shared by the three opponent planes.
     color_data = tmp_path / "color"
     color_data.mkdir()
@@ -132,6 +142,10 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
      "No such folder"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "color-gaussian", "--steps", 1, "--out", t / "r",
                    "--init", ROOT / "denoiser" / "weights" / "gray-salt-pepper.pt"], "holds a model for other inputs"),
+    (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
+                   "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--hidden", 64], "only --depth can grow"),
+    (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
+                   "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--depth", 0], "--depth must be at least 1"),
 ])
 def test_errors_are_one_line_without_traceback_or_output(tmp_path, photo, make_args, message):
     (tmp_path / "junk.png").write_bytes(b"this is not an image")

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.models import (OPPONENT_NOISE_SCALE, ModelConfig, build_model, fill_impulses, from_opponent,
-                             impulse_mask, opponent_colors, to_opponent)
+from denoiser.models import (OPPONENT_NOISE_SCALE, ModelConfig, build_model, count_parameters, deepen,
+                             fill_impulses, from_opponent, impulse_mask, opponent_colors, to_opponent)
 from denoiser.noise import SaltPepperNoise
 
 
@@ -129,3 +129,30 @@ def test_opponent_model_runs_its_gray_network_on_each_plane_at_the_scaled_sigma(
         build_model(ModelConfig(channels=1, opponent_colors=True))
     with pytest.raises(ValueError):
         opponent_colors(build_model(ModelConfig(channels=3)))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_deepen_adds_blocks_that_start_as_the_identity_and_can_learn(channels):
+    torch.manual_seed(0)
+    plane = build_model(ModelConfig(hidden=8, features=8))
+    for parameter in plane.parameters():  # a trained-looking model, not a fresh one's small weights
+        parameter.data.normal_(0, 0.3)
+    model = opponent_colors(plane) if channels == 3 else plane
+    deeper = deepen(model, 3)
+    noisy, sigma = torch.rand(2, channels, 12, 15), torch.tensor([0.1, 0.3])
+    assert (deeper.plane if channels == 3 else deeper).config.depth == 3
+    assert count_parameters(deeper) == count_parameters(model) + 2 * count_parameters(plane.blocks[0])
+    torch.testing.assert_close(deeper(noisy, sigma), model(noisy, sigma), atol=1e-6, rtol=0)
+
+    optimizer = torch.optim.SGD(deeper.parameters(), lr=0.1)
+    ((deeper(noisy, sigma) - noisy) ** 2).mean().backward()
+    optimizer.step()
+    new_block = (deeper.plane if channels == 3 else deeper).blocks[2]
+    assert new_block[0].project.weight.abs().sum() > 0  # the zero projections get gradients
+
+
+def test_deepen_refuses_to_shrink_or_another_architecture():
+    with pytest.raises(ValueError, match="cannot become"):
+        deepen(build_model(ModelConfig(hidden=8, features=8, depth=2)), 1)
+    with pytest.raises(ValueError, match="renet"):
+        deepen(build_model(ModelConfig(architecture="row", hidden=8)), 2)

@@ -9,7 +9,8 @@ from denoiser.noise import GaussianNoise
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
 from denoiser.splits import PixelSplit, make_masks
-from denoiser.train import CorpusConfig, TrainConfig, notebook_preset, train_on_corpus, train_on_image
+from denoiser.train import (CorpusConfig, TrainConfig, cpu_bfloat16, notebook_preset, precision_name, train_on_corpus,
+                            train_on_image)
 
 
 @pytest.fixture
@@ -112,3 +113,41 @@ def test_corpus_training_learns_to_denoise():
                               CorpusConfig(steps=80, batch_size=4, patch_size=24, learning_rate=3e-3, threads=2))
     assert len(history) == 80
     assert psnr(held_out, denoise(model, noisy, 25.0)) > max(before, psnr(held_out, noisy)) + 0.5
+
+
+def _conv_dtypes(model) -> list[torch.dtype]:
+    """The dtypes the first convolution computes in, recorded on every forward pass."""
+    seen = []
+    model.stem[0].register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    return seen
+
+
+def test_precision_follows_the_device_and_the_switch():
+    assert precision_name(torch.device("cuda"), True) == "float16"
+    assert precision_name(torch.device("cpu"), True) == ("bfloat16" if cpu_bfloat16() else "float32")
+    assert precision_name(torch.device("cpu"), False) == precision_name(torch.device("cuda"), False) == "float32"
+
+
+@pytest.mark.skipif(not cpu_bfloat16(), reason="this CPU has no native bfloat16")
+def test_bfloat16_image_training_computes_in_bfloat16_and_still_learns(setup):
+    clean, noisy, noise, masks = setup
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=16, features=16))
+    dtypes = _conv_dtypes(model)
+    config = TrainConfig(epochs=20, batch_size=8, patch_size=16, learning_rate=3e-3, threads=2, bfloat16=True)
+    result = train_on_image(model, clean, noisy, noise, masks, config)
+    assert torch.bfloat16 in dtypes  # training steps
+    assert dtypes[-1] == torch.float32  # the final denoise (inference stays float32)
+    assert psnr(clean, result.denoised, masks.test) > psnr(clean, noisy, masks.test) + 2.0
+    assert next(model.parameters()).dtype == torch.float32  # the weights stay float32
+
+
+@pytest.mark.skipif(not cpu_bfloat16(), reason="this CPU has no native bfloat16")
+@pytest.mark.parametrize("mixed, expected", [(True, torch.bfloat16), (False, torch.float32)])
+def test_corpus_training_uses_bfloat16_on_this_cpu_unless_switched_off(mixed, expected):
+    images = [np.ascontiguousarray(sample_photo("astronaut", 1)[::8, ::8])]
+    model = build_model(ModelConfig(hidden=8, features=8))
+    dtypes = _conv_dtypes(model)
+    train_on_corpus(model, images, SCENARIOS["gray-gaussian"],
+                    CorpusConfig(steps=2, batch_size=2, patch_size=16, threads=1, mixed_precision=mixed))
+    assert dtypes == [expected, expected]
