@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,7 +33,7 @@ from denoiser.noise import GaussianNoise  # noqa: E402
 from denoiser.pretrained import load_pretrained  # noqa: E402
 from denoiser.samples import BENCHMARK_PHOTOS, sample_photo  # noqa: E402
 from denoiser.splits import make_masks  # noqa: E402
-from denoiser.train import QUICK, cpu_bfloat16, train_on_image  # noqa: E402
+from denoiser.train import QUICK, precision_name, train_on_image  # noqa: E402
 
 METHODS = ("bundled", "fine-tuned", "fine-tuned-x8", "bm3d")
 
@@ -86,7 +87,7 @@ def main() -> None:
     record = {"sigma": args.sigma, "size": args.size, "config": {"epochs": config.epochs, "batch_size": config.batch_size,
               "patch_size": config.patch_size, "learning_rate": config.learning_rate, "threads": config.threads,
               "validate_every": config.validate_every,
-              "precision": "bfloat16" if config.bfloat16 and cpu_bfloat16() else "float32"},
+              "precision": precision_name(torch.device("cpu"), config.bfloat16)},
               "budget_seconds": args.budget, "machine": machine(), "results": rows, "summary": summary}
     args.out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -128,6 +128,8 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
     stacked = np.concatenate([clean, noisy, masks.train[..., None].astype(np.float32)], axis=-1)
     channels = clean.shape[-1]
     has_validation = bool(masks.validation.any())
+    low_precision = torch.autocast("cpu", dtype=torch.bfloat16,
+                                   enabled=precision_name(torch.device("cpu"), config.bfloat16) == "bfloat16")
 
     history: list[Progress] = []
     best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
@@ -140,7 +142,7 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
             target, given, weight = patches[..., :channels], patches[..., channels:2 * channels], patches[..., -1:]
             inputs = np.where(weight > 0, np.stack([noise.apply(p, rng) for p in target]), given) \
                 if config.fresh_noise else given
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bfloat16 and cpu_bfloat16()):
+            with low_precision:
                 output = model(_nchw(inputs), sigma).float()
             loss = _masked_mse(output, _nchw(target), _nchw(weight))
             optimizer.zero_grad()
@@ -288,7 +290,7 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
 
 
 def precision_name(device: torch.device, mixed_precision: bool) -> str:
-    """The number format `train_on_corpus` computes in, for logs and checkpoints."""
+    """The number format training computes in on `device`, for logs and checkpoints."""
     if mixed_precision and device.type == "cuda":
         return "float16"
     return "bfloat16" if mixed_precision and device.type == "cpu" and cpu_bfloat16() else "float32"
