@@ -81,13 +81,13 @@ def _reflect(position: torch.Tensor, offset: torch.Tensor, size: int) -> torch.T
 
 
 def blind_spot_loss(model: nn.Module, noisy: np.ndarray, sigma: float, seed: int = 1,
-                    fraction: float = 0.02, tile: int = 256) -> float:
+                    fraction: float = 0.02) -> float:
     """Mean squared error, on the 0..255 scale, of the model's prediction of hidden noisy pixels.
     Equals the error to the (unknown) clean image plus the noise variance, so lower is better."""
     generator = torch.Generator().manual_seed(seed)
     image = torch.from_numpy(np.ascontiguousarray(noisy)).permute(2, 0, 1)[None]
     masked, mask = hide_pixels(image, fraction, generator)
-    estimate = denoise(model, masked[0].permute(1, 2, 0).numpy(), sigma, tile=tile)
+    estimate = denoise(model, masked[0].permute(1, 2, 0).numpy(), sigma)
     hidden = mask[0, 0].numpy()
     return float(np.mean((255.0 * (estimate[hidden] - noisy[hidden])) ** 2))
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.inference import ENSEMBLE_SIZES, _tiles, denoise, denoise_ensemble
+from denoiser.inference import ENSEMBLE_SIZES, _layout, _tiles, denoise, denoise_ensemble
 from denoiser.metrics import psnr
 from denoiser.models import ModelConfig, build_model
 from denoiser.noise import GaussianNoise
@@ -23,6 +23,20 @@ def test_tiles_cover_the_image_with_overlap():
     for top, left, h, w in _tiles(300, 520, 128, 16):
         covered[top:top + h, left:left + w] += 1
     assert covered.min() >= 1 and covered.max() >= 2
+
+
+@pytest.mark.parametrize("size", [1, 300, 512, 513, 600, 1000, 4000])
+def test_layout_uses_the_fewest_equal_tiles_with_the_overlap(size):
+    starts, length = _layout(size, 512, 32)
+    assert starts[0] == 0 and starts[-1] + length == size and length <= 512
+    assert all(0 < b - a <= length - 32 for a, b in zip(starts, starts[1:]))
+    fewer = len(starts) - 1  # that many tiles of 512 overlapping by 32 would not reach the end
+    assert fewer == 0 or fewer * 512 - (fewer - 1) * 32 < size
+    assert len(list(_tiles(size, 512, 512, 32))) == len(starts)
+
+
+def test_a_512_photo_is_one_tile():
+    assert list(_tiles(512, 512, 512, 32)) == [(0, 0, 512, 512)]
 
 
 def test_tiled_equals_untiled_for_a_pixelwise_model(gray_image):
