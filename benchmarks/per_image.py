@@ -59,7 +59,7 @@ def main() -> None:
                      "--size at least 16, --patch-size at least 8")
     config = replace(QUICK, epochs=args.epochs, learning_rate=args.lr, threads=args.threads,
                      validate_every=args.validate_every, batch_size=args.batch_size,
-                     patch_size=args.patch_size, bfloat16=not args.float32)
+                     patch_size=args.patch_size, bfloat16=not args.float32, time_budget=args.budget)
     noise = GaussianNoise(args.sigma ** 2)
     rows = []
     for name in BENCHMARK_PHOTOS:
@@ -69,14 +69,12 @@ def main() -> None:
         test = masks.test
         model = load_pretrained("gray-gaussian").model
         scores = {"bundled": psnr(clean, denoise(model, noisy, args.sigma), test)}
-        started = time.perf_counter()
-        result = train_on_image(model, clean, noisy, noise, masks, config,
-                                should_stop=lambda: time.perf_counter() - started > args.budget)
+        result = train_on_image(model, clean, noisy, noise, masks, config)
         scores["fine-tuned"] = psnr(clean, result.denoised, test)
         scores["fine-tuned-x8"] = psnr(clean, denoise_ensemble(model, noisy, args.sigma, size=8), test)
         scores["bm3d"] = psnr(clean, run_baseline("bm3d", noisy, args.sigma)[0], test)
         rows.append({"image": name, "train_seconds": result.seconds, "epochs": result.history[-1].epoch,
-                     "stopped_by_budget": result.stopped, **scores})
+                     "stopped_by_budget": result.out_of_time, **scores})
         print(f"{name:8s} " + " ".join(f"{m} {scores[m]:.2f}" for m in METHODS)
               + f" ({result.seconds:.0f} s, {result.history[-1].epoch} epochs)", flush=True)
     means = {m: statistics.mean(r[m] for r in rows) for m in METHODS}

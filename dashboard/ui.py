@@ -51,7 +51,7 @@ HIDDEN_SIZES = (8, 16, 24, 32, 48, 64, 96, 128)
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 REMEMBERED = {"source", "sample", "variance", "density", "seed", "preset", "architecture", "hidden", "epochs",
-              "batch", "lr", "split", "from_bundled", "baselines", "kind", "scenario", "sigma", "side",
+              "time_limit", "batch", "lr", "split", "from_bundled", "baselines", "kind", "scenario", "sigma", "side",
               "images", "methods"}
 """Widgets whose values are kept while the visitor is on another page (keys `page:name[:more]`)."""
 
@@ -183,7 +183,7 @@ def preset_values(preset: str, scenario: Scenario, bundled: ModelConfig | None) 
         model, config, from_bundled = replace(scenario.model, architecture="row"), notebook_preset(scenario), False
     split = config.split
     return {"architecture": model.architecture, "hidden": model.hidden, "epochs": config.epochs,
-            "batch": config.batch_size, "lr": config.learning_rate, "from_bundled": from_bundled,
+            "time_limit": 0, "batch": config.batch_size, "lr": config.learning_rate, "from_bundled": from_bundled,
             "split": (round(split.train, 2), round(split.train + split.validation, 2))}
 
 
@@ -198,7 +198,8 @@ class TrainingChoice:
         c = self.config
         return {"preset": self.preset, "model": self.model.to_dict(), "from_bundled_weights": self.from_bundled,
                 "epochs": c.epochs, "batch_size": c.batch_size, "learning_rate": c.learning_rate,
-                "patch_size": c.patch_size, "fresh_noise": c.fresh_noise, "cosine": c.cosine, "seed": c.seed,
+                "patch_size": c.patch_size, "fresh_noise": c.fresh_noise, "cosine": c.cosine,
+                "time_limit_seconds": c.time_budget, "seed": c.seed,
                 "split": {"train": c.split.train, "validation": c.split.validation, "test": c.split.test}}
 
 
@@ -228,6 +229,9 @@ def choose_training(scope: str, scenario: Scenario, bundled: Checkpoint | None, 
     hidden_options = sorted({*HIDDEN_SIZES, st.session_state[f"{scope}:hidden"]})
     hidden = left.select_slider("LSTM hidden size", hidden_options, key=f"{scope}:hidden")
     epochs = middle.number_input("Epochs", min_value=1, max_value=500, step=1, key=f"{scope}:epochs")
+    time_limit = middle.number_input("Time limit (s)", min_value=0, max_value=3600, step=10, key=f"{scope}:time_limit",
+                                     help="0: none. Otherwise no step starts that would end past it, and the "
+                                          "Quick preset's learning rate anneals over the time as well as the epochs.")
     batch = middle.select_slider("Batch size", BATCH_SIZES, key=f"{scope}:batch")
     learning_rate = right.select_slider("Learning rate", LEARNING_RATES, key=f"{scope}:lr", format_func=lambda v: f"{v:g}")
     train_end, validation_end = right.slider("Pixel split: train | validation | test", 0.05, 1.0, step=0.01,
@@ -247,7 +251,7 @@ def choose_training(scope: str, scenario: Scenario, bundled: Checkpoint | None, 
     base = QUICK if preset == QUICK_PRESET else notebook_preset(scenario)
     model = model_to_train(bundled_config or scenario.model, architecture, int(hidden))
     config = replace(base, epochs=int(epochs), batch_size=int(batch), learning_rate=float(learning_rate),
-                     split=split, seed=seed, threads=TORCH_THREADS)
+                     split=split, seed=seed, threads=TORCH_THREADS, time_budget=float(time_limit) or None)
     return TrainingChoice(preset, model, bool(from_bundled and matches), config)
 
 
@@ -273,6 +277,7 @@ class Outcome:
     best_epoch: int | None = None
     stopped: bool = False
     baselines: dict[str, dict] = field(default_factory=dict)
+    out_of_time: bool = False
 
     @property
     def method(self) -> str:
@@ -284,6 +289,9 @@ class Outcome:
             return f"Bundled weights on {self.image} ({size}), {self.noise}: {self.seconds:.1f} s."
         last = self.history[-1] if self.history else None
         epochs = f"{last.epoch} of {last.epochs}" if last else "0"
+        if self.out_of_time:
+            return (f"Reached the time limit in epoch {epochs} on {self.image} ({size}), {self.noise}; "
+                    f"best epoch {self.best_epoch}. {self.seconds:.1f} s.")
         if self.stopped:
             kept = f"epoch {self.best_epoch}" if self.best_epoch else "the starting weights, no epoch had ended"
             return (f"Stopped in epoch {epochs} on {self.image} ({size}), {self.noise}; kept the best model so far "
@@ -298,6 +306,7 @@ class Outcome:
         scores = {name: {k: clean_number(v) for k, v in s.to_dict().items()} for name, s in self.scores.items()}
         return {"action": self.action, "image": self.image, "noise": self.noise, "sigma": self.sigma,
                 "seconds": round(self.seconds, 3), "best_epoch": self.best_epoch, "stopped": self.stopped,
+                "out_of_time": self.out_of_time,
                 "settings": self.settings, "scores": scores,
                 "history": [{"epoch": p.epoch, "step": p.step, "val_loss": p.val_loss, "val_psnr": p.val_psnr}
                             for p in self.history if p.val_loss is not None],
@@ -305,10 +314,11 @@ class Outcome:
 
 
 def make_outcome(action: str, clean, noisy, denoised, masks, seconds: float, weights: bytes, *, image: str,
-                 noise: NoiseModel, settings: dict, history=(), best_epoch=None, stopped=False) -> Outcome:
+                 noise: NoiseModel, settings: dict, history=(), best_epoch=None, stopped=False,
+                 out_of_time=False) -> Outcome:
     return Outcome(action, image, noise.name, noise.sigma, clean, noisy, denoised,
                    score_splits(clean, noisy, denoised, masks), seconds, weights, settings,
-                   list(history), best_epoch, stopped)
+                   list(history), best_epoch, stopped, out_of_time=out_of_time)
 
 
 @dataclass
@@ -334,12 +344,13 @@ class TrainingRun:
     history: list[Progress] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
-    def outcome(self, model, denoised: np.ndarray, stopped: bool) -> Outcome:
+    def outcome(self, model, denoised: np.ndarray, stopped: bool, out_of_time: bool = False) -> Outcome:
         weights = checkpoint_bytes(model, {"scenario": self.scope, "trained_on": self.image, "settings": self.settings,
                                            "best_epoch": self.best_epoch})
         return make_outcome("trained", self.clean, self.noisy, denoised, self.masks, time.perf_counter() - self.started,
                             weights, image=self.image, noise=self.noise, settings=self.settings,
-                            history=list(self.history), best_epoch=self.best_epoch, stopped=stopped)
+                            history=list(self.history), best_epoch=self.best_epoch, stopped=stopped,
+                            out_of_time=out_of_time)
 
     def interrupted_outcome(self) -> Outcome:
         """The result of an interrupted run: the best weights so far (the starting ones before any epoch ended)."""
@@ -386,7 +397,7 @@ def train_with_progress(run: TrainingRun, model, config: TrainConfig) -> Outcome
         holder.error(str(error))
         return None
     run.best_epoch = result.best_epoch
-    outcome = run.outcome(model, result.denoised, result.stopped)
+    outcome = run.outcome(model, result.denoised, result.stopped, result.out_of_time)
     capped = result.stopped and ticket.expired()
     if capped:
         outcome.settings["stopped_by"] = f"time cap of {slots.time_cap:g} s"

@@ -246,7 +246,13 @@ def _starting_model(args, scenario, target: Path):
         resume = read_payload(target).get("training") if target.is_file() else None
         if resume is None:
             raise DenoiserError(f"Nothing to resume: {target} is missing or holds no training state.")
-        return load_checkpoint(target).model, resume
+        model = load_checkpoint(target).model
+        asked = {"hidden": args.hidden, "features": args.features, "depth": args.depth, "architecture": args.architecture}
+        changed = [f"--{k} {v} (it has {getattr(model.config, k)})" for k, v in asked.items()
+                   if v and v != getattr(model.config, k)]
+        if changed:
+            raise DenoiserError(f"--resume continues the model in {target} as it is: leave out {', '.join(changed)}.")
+        return model, resume
     if args.init:
         start = load_checkpoint(args.init).model
         if scenario.model.opponent_colors and start.config.channels == 1:

@@ -54,12 +54,27 @@ class TrainConfig:
     bfloat16: bool = False
     """Train in bfloat16 autocast where the CPU computes it natively (AMX or AVX-512 BF16): about
     1.6x the steps per second here; elsewhere float32 as usual."""
+    time_budget: float | None = None
+    """Seconds the run may take, its validation checks and the last one included: no step starts
+    that would end past it. With `cosine`, the learning rate follows the time as well as the steps
+    (whichever is further along), so a run cut short by a slow machine still ends annealed."""
     seed: int = 0
     threads: int | None = None
 
     def __post_init__(self):
         if self.validate_every < 1:
             raise ValueError(f"validate_every must be at least 1, not {self.validate_every}.")
+        if self.time_budget is not None and self.time_budget <= 0:
+            raise ValueError(f"time_budget must be above 0 seconds, not {self.time_budget}.")
+
+    def learning_rate_at(self, step: int, steps: int, elapsed: float) -> float:
+        """The rate for the step after `step` of `steps`, `elapsed` seconds into the run."""
+        if not self.cosine:
+            return self.learning_rate
+        done = step / max(1, steps)
+        if self.time_budget is not None:
+            done = max(done, elapsed / self.time_budget)
+        return self.learning_rate * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
 
 
 def notebook_preset(scenario: Scenario) -> TrainConfig:
@@ -101,7 +116,10 @@ class ImageTrainingResult:
     history: list[Progress]
     best_epoch: int
     stopped: bool
+    """Ended by `should_stop`."""
     seconds: float
+    out_of_time: bool = False
+    """Ended by the config's `time_budget`."""
 
 
 def set_threads(threads: int | None) -> None:
@@ -123,7 +141,6 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
     steps_per_epoch = max(1, math.ceil(height * width / size ** 2 / config.batch_size))
     total = steps_per_epoch * config.epochs
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    schedule = _cosine(optimizer, total) if config.cosine else None
     sigma = torch.full((config.batch_size,), noise.sigma / 255.0)
     stacked = np.concatenate([clean, noisy, masks.train[..., None].astype(np.float32)], axis=-1)
     channels = clean.shape[-1]
@@ -133,10 +150,18 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
 
     history: list[Progress] = []
     best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
-    start, step, stopped = time.perf_counter(), 0, False
+    start, step, stopped, out_of_time = time.perf_counter(), 0, False, False
+    check_seconds, checked_at = 0.0, 0
     model.train()
     for epoch in range(1, config.epochs + 1):
         for _ in range(steps_per_epoch):
+            elapsed = time.perf_counter() - start
+            if config.time_budget is not None and step and \
+                    elapsed + elapsed / step + check_seconds > config.time_budget:
+                out_of_time = True  # the next step and the last check would not fit
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = config.learning_rate_at(step, total, elapsed)
             patches = np.stack([augment(random_patch(stacked, size, rng)[2], rng)
                                 for _ in range(config.batch_size)])
             target, given, weight = patches[..., :channels], patches[..., channels:2 * channels], patches[..., -1:]
@@ -148,8 +173,6 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            if schedule:
-                schedule.step()
             step += 1
             progress = Progress(epoch, config.epochs, step, total, loss.item() * MSE_255,
                                 time.perf_counter() - start)
@@ -158,11 +181,15 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
                 break
             if on_progress and step % steps_per_epoch:
                 on_progress(progress)
-        if not (stopped or epoch == config.epochs or epoch % config.validate_every == 0):
+        if out_of_time and step == checked_at:  # right after a check: nothing new to score
+            break
+        if not (stopped or out_of_time or epoch == config.epochs or epoch % config.validate_every == 0):
             if on_progress:
                 on_progress(progress)
             continue
+        checked = time.perf_counter()
         estimate = denoise(model, noisy, noise.sigma)
+        check_seconds, checked_at = time.perf_counter() - checked, step
         val_mask = masks.validation if has_validation else masks.train
         val_loss = mse_255(clean, estimate, val_mask)
         if val_loss < best[0]:
@@ -172,11 +199,11 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
         history.append(progress)
         if on_progress:
             on_progress(progress)
-        if stopped:
+        if stopped or out_of_time:
             break
     model.load_state_dict(best[2])
     return ImageTrainingResult(denoise(model, noisy, noise.sigma), history, best[1], stopped,
-                               time.perf_counter() - start)
+                               time.perf_counter() - start, out_of_time)
 
 
 @dataclass(frozen=True)

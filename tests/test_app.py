@@ -241,6 +241,20 @@ def test_benchmark_page_runs_and_tabulates(app):
     assert summary["mean PSNR (dB)"].iloc[1] > summary["mean PSNR (dB)"].iloc[0]
 
 
+def test_a_time_limit_ends_training_early_and_says_so(app):
+    key = "gray-gaussian"
+    open_page(app, key)
+    upload(app, key, png_bytes())
+    app.number_input(key=f"{key}:epochs").set_value(500).run()
+    app.number_input(key=f"{key}:time_limit").set_value(2).run()
+    app.button(key=f"{key}:train").click().run(timeout=TIMEOUT)
+    assert not app.exception, app.exception
+    outcome = app.session_state[f"{key}:outcome"]
+    assert outcome.out_of_time and not outcome.stopped and outcome.history[-1].epoch < 500
+    assert outcome.settings["time_limit_seconds"] == 2 and outcome.metrics()["out_of_time"]
+    assert any(s.value.startswith("Reached the time limit in epoch") for s in app.success)
+
+
 def test_a_run_interrupted_mid_training_leaves_its_best_model_as_the_result(app):
     """What Stop leaves behind: the TrainingRun the progress callback kept up to date in session_state."""
     import copy

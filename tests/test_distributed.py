@@ -121,6 +121,10 @@ def test_command_line_refuses_what_cannot_run(tmp_path, capsys):
     assert "multiple of 3" in capsys.readouterr().err
     assert main(["train", "--data", str(photos), "--out", str(out), "--steps", "2", *TINY, "--resume"]) == 2
     assert "Nothing to resume" in capsys.readouterr().err
+    assert main(["train", "--data", str(photos), "--out", str(out), "--steps", "2", *TINY, "--depth", "1"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--data", str(photos), "--out", str(out), "--steps", "4", *TINY, "--resume", "--depth", "2"]) == 2
+    assert "leave out --depth 2 (it has 1)" in capsys.readouterr().err
 
 
 def torchrun(*args: str) -> subprocess.CompletedProcess:

@@ -87,6 +87,33 @@ def test_stop_flag_ends_early_and_keeps_the_best_so_far(setup):
     assert result.denoised.shape == clean.shape
 
 
+def test_learning_rate_anneals_with_the_steps_or_the_time_whichever_is_further():
+    steady = TrainConfig(learning_rate=0.01)
+    assert steady.learning_rate_at(50, 100, 99.0) == 0.01
+    by_steps = TrainConfig(learning_rate=0.01, cosine=True)
+    assert by_steps.learning_rate_at(0, 100, 0.0) == 0.01
+    assert by_steps.learning_rate_at(50, 100, 1e6) == pytest.approx(0.005)
+    timed = TrainConfig(learning_rate=0.01, cosine=True, time_budget=60.0)
+    assert timed.learning_rate_at(10, 100, 30.0) == pytest.approx(0.005)  # half the time beats a tenth of the steps
+    assert timed.learning_rate_at(75, 100, 30.0) == pytest.approx(0.01 * 0.5 * (1 + np.cos(0.75 * np.pi)))
+    assert timed.learning_rate_at(10, 100, 90.0) == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="time_budget"):
+        TrainConfig(time_budget=0)
+
+
+def test_time_budget_ends_the_run_early_and_still_scores_the_last_weights(setup):
+    clean, noisy, noise, masks = setup
+    model = build_model(ModelConfig(hidden=8, features=8))
+    config = TrainConfig(epochs=100_000, batch_size=4, patch_size=16, validate_every=5, cosine=True,
+                         time_budget=1.5, threads=1)
+    result = train_on_image(model, clean, noisy, noise, masks, config)
+    epochs = [p.epoch for p in result.history]
+    assert result.out_of_time and not result.stopped
+    assert epochs[-1] < config.epochs and len(set(epochs)) == len(epochs)
+    assert epochs[:-1] == list(range(5, 5 * len(epochs) - 4, 5))  # the regular checks, then the last weights
+    assert result.history[-1].elapsed < 2 * config.time_budget  # the budget counts the checks too
+
+
 def test_no_validation_pixels_falls_back_to_train_pixels(setup):
     clean, noisy, noise, _ = setup
     masks = make_masks(clean.shape[:2], PixelSplit(0.9, 0.0, 0.1), np.random.default_rng(0))
