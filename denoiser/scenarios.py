@@ -43,7 +43,7 @@ SCENARIOS: dict[str, Scenario] = {
                  ModelConfig(channels=1, noise_map=False, impulse_mask=True, fill_impulses=True), 32, "camera",
                  training_density=(0.02, 0.8)),
         Scenario("color-gaussian", "Color · Gaussian", 3, GaussianNoise(100.0),
-                 ModelConfig(channels=3, noise_map=True, opponent_colors=True), 8, "coffee"),
+                 ModelConfig(channels=3, noise_map=True, opponent_colors=True, depth=2), 8, "coffee"),
     )
 }
 

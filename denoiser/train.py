@@ -99,10 +99,13 @@ class Progress:
     val_loss: float | None = None
     val_psnr: float | None = None
     best_epoch: int | None = None
+    time_budget: float | None = None
 
     @property
     def fraction(self) -> float:
-        return self.step / max(1, self.steps)
+        """How far the run is: by its steps, or by its time budget where that is further along."""
+        done = self.step / max(1, self.steps)
+        return max(done, min(1.0, self.elapsed / self.time_budget)) if self.time_budget else done
 
     @property
     def remaining(self) -> float:
@@ -118,6 +121,7 @@ class ImageTrainingResult:
     stopped: bool
     """Ended by `should_stop`."""
     seconds: float
+    """The training with its validation checks, not the final denoise with the kept weights."""
     out_of_time: bool = False
     """Ended by the config's `time_budget`."""
 
@@ -175,7 +179,7 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
             optimizer.step()
             step += 1
             progress = Progress(epoch, config.epochs, step, total, loss.item() * MSE_255,
-                                time.perf_counter() - start)
+                                time.perf_counter() - start, time_budget=config.time_budget)
             if should_stop and should_stop():
                 stopped = True
                 break
@@ -201,9 +205,9 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
             on_progress(progress)
         if stopped or out_of_time:
             break
+    seconds = time.perf_counter() - start
     model.load_state_dict(best[2])
-    return ImageTrainingResult(denoise(model, noisy, noise.sigma), history, best[1], stopped,
-                               time.perf_counter() - start, out_of_time)
+    return ImageTrainingResult(denoise(model, noisy, noise.sigma), history, best[1], stopped, seconds, out_of_time)
 
 
 @dataclass(frozen=True)
