@@ -157,10 +157,11 @@ def test_the_notebook_network_reads_rgb_together_and_the_bundled_design_keeps_it
 
     color = SCENARIOS["color-gaussian"].model
     assert color.opponent_colors
-    assert model_to_train(color, "row", 64) == replace(color, architecture="row", hidden=64, opponent_colors=False)
+    assert model_to_train(color, "row", 64) == replace(color, architecture="row", hidden=64, opponent_colors=False,
+                                                      depth=1)
     assert model_to_train(color, "renet", 32) == color
-    gray = SCENARIOS["gray-gaussian"].model  # the bundled gray design has two sweep blocks
-    assert gray.depth == 2
+    gray = SCENARIOS["gray-gaussian"].model  # the bundled Gaussian designs have two sweep blocks
+    assert gray.depth == color.depth == 2
     assert model_to_train(gray, "row", 32).depth == 1 and model_to_train(gray, "renet", 32) == gray
 
 
