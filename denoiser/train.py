@@ -74,7 +74,7 @@ class TrainConfig:
         done = step / max(1, steps)
         if self.time_budget is not None:
             done = max(done, elapsed / self.time_budget)
-        return self.learning_rate * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
+        return self.learning_rate * _cosine_factor(done)
 
 
 def notebook_preset(scenario: Scenario) -> TrainConfig:
@@ -332,8 +332,13 @@ def cpu_bfloat16() -> bool:
     return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
+def _cosine_factor(done: float) -> float:
+    """The share of the learning rate left when `done` of the run is behind (0 to 1): half a cosine."""
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
+
+
 def _cosine(optimizer, total: int):
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _cosine_factor(s / total))
 
 
 def _nchw(batch: np.ndarray) -> torch.Tensor:
