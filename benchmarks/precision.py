@@ -2,10 +2,10 @@
 
     python benchmarks/precision.py [--rounds 7] [--threads 2]
 
-For the one-block network (the color and salt-and-pepper models) and the two-block one (the gray
-model), at the corpus-training
-shape (16 patches of 64x64) and the per-image Quick shape (8 patches of 48x48): one Adam step on
-random patches, as the training loops take it. The two precisions alternate within each round, so
+For the one-block network (the salt-and-pepper model) and the two-block one (the gray model; the
+color model runs it on three planes), at the corpus-training shape (16 patches of 64x64) and the
+per-image Quick shape (8 patches of 48x48): one Adam step on random patches, as the training
+loops take it. The two precisions alternate within each round, so
 a background load hits them alike; medians are reported, with the float32/bfloat16 ratio.
 Writes docs/benchmarks/precision.json (or --out).
 """
@@ -29,7 +29,7 @@ from denoiser.benchmark import machine  # noqa: E402
 from denoiser.models import ModelConfig, build_model  # noqa: E402
 from denoiser.train import cpu_bfloat16  # noqa: E402
 
-NETWORKS = {"one block (color, impulses)": ModelConfig(), "two blocks (bundled gray)": ModelConfig(depth=2)}
+NETWORKS = {"one block (impulses)": ModelConfig(), "two blocks (gray, color)": ModelConfig(depth=2)}
 SHAPES = {"corpus: 16 x 64x64": (16, 64), "per-image Quick: 8 x 48x48": (8, 48)}
 
 
