@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "precision.json")
     args = parser.parse_args()
+    if args.rounds < 1 or args.threads < 1:
+        parser.error("--rounds and --threads must be at least 1")
     if not cpu_bfloat16():
         sys.exit("precision.py: this CPU has no native bfloat16, so training stays float32 here.")
     torch.set_num_threads(args.threads)

@@ -34,6 +34,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    try:
+        tiles = [int(t) for t in args.tiles.split(",")]
+    except ValueError:
+        parser.error(f"--tiles takes whole numbers separated by commas, not {args.tiles!r}")
+    if min(tiles) <= 32 or args.repeats < 1 or args.threads < 1:
+        parser.error("every --tiles size must exceed the 32-pixel overlap; --repeats and --threads at least 1")
     torch.set_num_threads(args.threads)
     model = load_pretrained("gray-gaussian").model
     noise = GaussianNoise(625.0)
@@ -42,7 +48,7 @@ def main() -> None:
     camera = noisy["camera"]
     denoise(model, camera[:128, :128], 25.0)  # warm-up
     rows = []
-    for tile in [int(t) for t in args.tiles.split(",")]:
+    for tile in tiles:
         times = []
         for _ in range(args.repeats):
             start = time.perf_counter()
