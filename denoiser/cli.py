@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, help="torch threads per process (default: the node's cores, shared)")
     train.add_argument("--float32", action="store_true",
                        help="no mixed precision (by default float16 on GPUs, bfloat16 on CPUs with native support)")
+    train.add_argument("--balance-noise-levels", action="store_true",
+                       help="weight each patch's error by 1 / (sigma^2 + 10^2) so low noise levels count as much as high ones")
     train.set_defaults(run=run_train)
 
     samples = commands.add_parser("samples", help="write the built-in sample photos to a folder")
@@ -183,7 +185,8 @@ def run_train(args) -> None:
         steps = max(1, (args.epochs or 1) * image_pixels(files) // (args.patch_size ** 2 * args.batch_size))
     config = CorpusConfig(steps=steps, batch_size=args.batch_size, patch_size=args.patch_size, learning_rate=args.lr,
                           seed=args.seed, threads=args.threads, accumulate=args.accumulate,
-                          checkpoint_every=args.checkpoint_every, mixed_precision=not args.float32)
+                          checkpoint_every=args.checkpoint_every, mixed_precision=not args.float32,
+                          balance_noise_levels=args.balance_noise_levels)
     per_process = distributed.split_batch(config.batch_size, world.size, config.accumulate)
     metadata = {"scenario": scenario.key, "data": str(args.data), "images": len(files),
                 "torch": str(torch.__version__),  # a str: TorchVersion would not pass the safe loader

@@ -96,11 +96,13 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     assert result.returncode == 0, result.stderr
 
     result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 2, "--out", tmp_path / "stage2",
-                 "--batch-size", 2, "--patch-size", 16, "--init", checkpoint)
+                 "--batch-size", 2, "--patch-size", 16, "--init", checkpoint, "--balance-noise-levels")
     assert result.returncode == 0, result.stderr
     from denoiser.checkpoint import load_checkpoint
     second = load_checkpoint(tmp_path / "stage2" / "gray-gaussian.pt")
     assert second.config == load_checkpoint(checkpoint).config  # the first stage's small model, carried on
+    assert second.metadata["config"]["balance_noise_levels"] is True
+    assert load_checkpoint(checkpoint).metadata["config"]["balance_noise_levels"] is False
     assert second.metadata["init"] == {"file": "gray-gaussian.pt",
                                        "sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:16]}
 

@@ -9,8 +9,8 @@ from denoiser.noise import GaussianNoise
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
 from denoiser.splits import PixelSplit, make_masks
-from denoiser.train import (CorpusConfig, TrainConfig, cpu_bfloat16, notebook_preset, precision_name, train_on_corpus,
-                            train_on_image)
+from denoiser.train import (BALANCE_FLOOR, CorpusConfig, TrainConfig, corpus_loss, cpu_bfloat16, notebook_preset,
+                            precision_name, train_on_corpus, train_on_image)
 
 
 @pytest.fixture
@@ -141,6 +141,19 @@ def test_corpus_training_learns_to_denoise():
                               CorpusConfig(steps=80, batch_size=4, patch_size=24, learning_rate=3e-3, threads=2))
     assert len(history) == 80
     assert psnr(held_out, denoise(model, noisy, 25.0)) > max(before, psnr(held_out, noisy)) + 0.5
+
+
+def test_balanced_loss_weighs_a_low_noise_patch_above_a_high_noise_one():
+    clean = torch.zeros(2, 1, 4, 4)
+    output = torch.stack([torch.full((1, 4, 4), 0.1), torch.full((1, 4, 4), 0.3)])  # errors 0.01 and 0.09
+    sigma = torch.tensor([10.0, 50.0]) / 255
+    assert corpus_loss(output, clean, sigma, balance=False).item() == pytest.approx(0.05)
+    weights = 1 / (sigma ** 2 + BALANCE_FLOOR ** 2)  # the sigma-10 patch weighs 13 times more
+    expected = (weights * torch.tensor([0.01, 0.09])).sum() / weights.sum()
+    assert corpus_loss(output, clean, sigma, balance=True).item() == pytest.approx(expected.item())
+    assert corpus_loss(output, clean, sigma, balance=True).item() < 0.02
+    same_level = torch.tensor([25.0, 25.0]) / 255  # one noise level: the plain mean
+    assert corpus_loss(output, clean, same_level, balance=True).item() == pytest.approx(0.05)
 
 
 def _conv_dtypes(model) -> list[torch.dtype]:
