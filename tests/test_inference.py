@@ -44,6 +44,12 @@ def test_tiled_equals_untiled_for_a_pixelwise_model(gray_image):
     np.testing.assert_allclose(denoise(Scale(), image, tile=48, overlap=8), image * 0.5, atol=1e-6)
 
 
+@pytest.mark.parametrize("tile, overlap", [(32, 32), (16, 40), (48, -1)])
+def test_a_tile_that_cannot_hold_its_overlap_is_a_clear_error(gray_image, tile, overlap):
+    with pytest.raises(ValueError, match=f"Tiles of {tile} pixels need an overlap from 0 to {tile - 1}"):
+        denoise(Scale(), np.tile(gray_image, (3, 3, 1)), tile=tile, overlap=overlap)
+
+
 def test_denoise_keeps_shape_and_range_for_any_size(color_image):
     model = build_model(ModelConfig(channels=3, hidden=8, features=8))
     for image in (color_image, color_image[:1, :1], np.tile(color_image, (2, 2, 1))):
