@@ -1,7 +1,8 @@
 """Built-in sample photos from scikit-image (shipped in its wheel, no download).
 
-They are split once: the bundled weights train on TRAINING_PHOTOS only, and benchmarks score
-on BENCHMARK_PHOTOS, so no reported number comes from an image the model saw.
+They are split once: the bundled weights train on TRAINING_PHOTOS (and on photos from outside
+scikit-image, docs/DATA.md), never on BENCHMARK_PHOTOS, which benchmarks score on, so no reported
+number comes from an image the model saw.
 """
 
 from __future__ import annotations
