@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from denoiser.benchmark import image_rng, machine  # noqa: E402
-from denoiser.inference import _layout, denoise  # noqa: E402
+from denoiser.inference import OVERLAP, _layout, denoise  # noqa: E402
 from denoiser.metrics import psnr  # noqa: E402
 from denoiser.noise import GaussianNoise  # noqa: E402
 from denoiser.pretrained import load_pretrained  # noqa: E402
@@ -38,8 +38,8 @@ def main() -> None:
         tiles = [int(t) for t in args.tiles.split(",")]
     except ValueError:
         parser.error(f"--tiles takes whole numbers separated by commas, not {args.tiles!r}")
-    if min(tiles) <= 32 or args.repeats < 1 or args.threads < 1:
-        parser.error("every --tiles size must exceed the 32-pixel overlap; --repeats and --threads at least 1")
+    if min(tiles) <= OVERLAP or args.repeats < 1 or args.threads < 1:
+        parser.error(f"every --tiles size must exceed the {OVERLAP}-pixel overlap; --repeats and --threads at least 1")
     torch.set_num_threads(args.threads)
     model = load_pretrained("gray-gaussian").model
     noise = GaussianNoise(625.0)
@@ -54,7 +54,7 @@ def main() -> None:
             start = time.perf_counter()
             denoise(model, camera, 25.0, tile=tile)
             times.append(time.perf_counter() - start)
-        starts, length = _layout(camera.shape[0], tile, 32)
+        starts, length = _layout(camera.shape[0], tile, OVERLAP)
         quality = statistics.mean(psnr(photos[n], denoise(model, noisy[n], 25.0, tile=tile)) for n in photos)
         rows.append({"tile": tile, "tiles_of_512": len(starts) ** 2, "tile_side": length,
                      "pixels_computed": round(len(starts) ** 2 * length ** 2 / camera[..., 0].size, 3),

@@ -9,8 +9,12 @@ from torch import nn
 from .noise_level import estimate_sigma
 
 
+OVERLAP = 32
+"""Pixels neighbouring tiles share, blended with linear ramps so no seam shows."""
+
+
 def denoise(model: nn.Module, image: np.ndarray, sigma: float | None = None,
-            tile: int = 256, overlap: int = 32) -> np.ndarray:
+            tile: int = 256, overlap: int = OVERLAP) -> np.ndarray:
     """Denoised float32 (H, W, C). `sigma` is the Gaussian noise level on the 0..255 scale;
     None estimates it from the image (ignored by models without a noise-level input).
     Tiles are at most `tile` pixels a side. Smaller tiles run faster per pixel here (their LSTM
