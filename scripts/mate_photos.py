@@ -49,7 +49,10 @@ def main() -> None:
             subprocess.run(["dpkg-deb", "-x", str(package), str(work / "files")], check=True)
         except (OSError, subprocess.CalledProcessError, StopIteration) as error:
             sys.exit(f"Could not fetch {PACKAGE} with apt-get and dpkg-deb: {error}")
-        for source in sorted((work / "files" / NATURE).glob("*.jpg")):
+        sources = sorted((work / "files" / NATURE).glob("*.jpg"))
+        if not sources:
+            sys.exit(f"{PACKAGE} has no photos under {NATURE}: a version other than 1.26 may have moved them.")
+        for source in sources:
             target = args.out / f"mate-{source.stem.lower()}.png"
             width, height = reduce_photo(source, target, args.longest)
             print(f"{target}: {width}x{height}")
