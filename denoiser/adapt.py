@@ -135,9 +135,7 @@ def sure_mse(model: nn.Module, noisy: np.ndarray, sigma: float, seed: int = 1) -
 
 def adaptation_score(model: nn.Module, noisy: np.ndarray, sigma: float, seed: int) -> float:
     """Lower is better: SURE for models that take a noise level, else the blind-spot loss."""
-    if model.config.noise_map:
-        return sure_mse(model, noisy, sigma, seed)
-    return blind_spot_loss(model, noisy, sigma, seed)
+    return _scores(model, noisy, sigma, seed)[0]
 
 
 def _scores(model: nn.Module, noisy: np.ndarray, sigma: float, seed: int) -> list[float]:

@@ -32,7 +32,7 @@ def _plane_sigma(plane: np.ndarray) -> float:
     detail = pywt.dwt2(plane, _WAVELET)[1][2]
     sigma = _mad_sigma(detail, np.ones(detail.shape, dtype=bool))
     local_mean = ndimage.uniform_filter(plane.astype(np.float32), 7, mode="reflect")
-    margin = _support_min(np.minimum(local_mean, 1.0 - local_mean), *detail.shape)  # distance from black or white
+    margin = _support_min(np.minimum(local_mean, 1.0 - local_mean), *detail.shape)  # from black or white
     for _ in range(2):  # the margin asked for depends on sigma: a first estimate, then one refinement
         far = margin >= NEAR_BOUND * sigma
         if np.count_nonzero(far & (detail != 0)) < 64:  # (nearly) all black or white: keep what we have
