@@ -111,7 +111,10 @@ def render_photo_page() -> None:
         st.info(f"Downscaled from {full.shape[1]}×{full.shape[0]} to {photo.shape[1]}×{photo.shape[0]} pixels.")
 
     if scenario.noise_kind == "gaussian":
-        estimated = estimate_sigma(photo)
+        cached = f"{scope}:estimate:{identity}:{key}"  # once per photo, not on every rerun
+        if cached not in st.session_state:
+            st.session_state[cached] = estimate_sigma(photo)
+        estimated = st.session_state[cached]
         sigma = st.slider(f"Noise level sigma (estimated {estimated:.1f})", 0.0, 60.0, round(estimated, 1), 0.5,
                           key=f"{scope}:sigma:{identity}:{key}")
     else:
@@ -138,8 +141,10 @@ def render_photo_page() -> None:
         show_images([photo], [label])
         return
     tiles = st.columns(3)
-    tiles[0].metric("Noise estimate before", f"{estimate_sigma(outcome['photo']):.1f}")
-    tiles[1].metric("Noise estimate after", f"{estimate_sigma(outcome['denoised']):.1f}")
+    if "estimates" not in outcome:  # once per result, not on every rerun
+        outcome["estimates"] = (estimate_sigma(outcome["photo"]), estimate_sigma(outcome["denoised"]))
+    tiles[0].metric("Noise estimate before", f"{outcome['estimates'][0]:.1f}")
+    tiles[1].metric("Noise estimate after", f"{outcome['estimates'][1]:.1f}")
     tiles[2].metric("Time", f"{outcome['seconds']:.1f} s")
     views = f" (self-ensemble of {outcome['views']})" if outcome.get("views", 1) > 1 else ""
     st.caption(f"{outcome['label']}, {PHOTO_KINDS[outcome['kind']].lower()}, denoised at sigma {outcome['sigma']:.1f}{views}."
