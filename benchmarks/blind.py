@@ -1,8 +1,8 @@
 """Blind denoising on held-out photos with synthetic noise (the clean image only scores).
 
 Rows: the bundled gray model given the true sigma, given the estimated sigma, and after
-`--adapt` (blind-spot adaptation, default steps) on a 256x256 crop; BM3D with the true sigma for
-reference; and the estimator's error. Writes docs/benchmarks/blind.json and prints a table.
+`--adapt` (self-supervised adaptation, default settings) on a 256x256 crop; BM3D with the true
+sigma for reference; and the estimator's error. Writes docs/benchmarks/blind.json and prints a table.
 Usage: python benchmarks/blind.py [--sigmas 10,25,50] [--adapt-sigma 25]
 """
 

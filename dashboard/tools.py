@@ -130,8 +130,9 @@ def render_photo_page() -> None:
                                                 "kind": key, "seconds": time.perf_counter() - started,
                                                 "views": views}
     if adapt_column.button("Adapt to this photo", key=f"{scope}:adapt", width="stretch",
-                           help="Self-supervised training on this photo alone (blind-spot, as Noise2Void), "
-                                "from the bundled weights; kept only if an estimate of the error says it helps."):
+                           help="Self-supervised training on this photo alone (Recorrupted-to-Recorrupted for "
+                                "Gaussian noise, blind-spot for impulses), from the bundled weights; kept only if "
+                                "an estimate of the error says it helps."):
         adapted = adapt_with_progress(scope, bundled.model, photo, sigma, views)
         if adapted is not None:
             st.session_state[f"{scope}:outcome"] = {"photo": photo, "label": label, "sigma": sigma, "kind": key,
@@ -158,7 +159,7 @@ def render_photo_page() -> None:
 
 
 def adapt_with_progress(scope: str, bundled_model, photo: np.ndarray, sigma: float, views: int) -> dict | None:
-    """Blind-spot adaptation in a training slot, with a progress bar, a live loss chart and Stop
+    """Self-supervised adaptation in a training slot, with a progress bar, a live loss chart and Stop
     (a click stops the run; the bundled result stays). None (and a message) when the line is full."""
     holder = st.empty()
     history: list = []
@@ -173,7 +174,7 @@ def adapt_with_progress(scope: str, bundled_model, photo: np.ndarray, sigma: flo
             def on_progress(progress) -> None:
                 history.append(progress)
                 bar.progress(progress.fraction, text=f"Step {progress.step}/{progress.steps} · "
-                             f"blind-spot loss {progress.train_loss:.1f} · {progress.elapsed:.0f} s")
+                             f"self-supervised loss {progress.train_loss:.1f} · {progress.elapsed:.0f} s")
                 if progress.step % 10 == 0:
                     chart.plotly_chart(figures.loss_figure(history), key=f"{scope}:adapt-loss:{progress.step}")
 

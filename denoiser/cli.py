@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     den.add_argument("--sigma", type=float, help="Gaussian noise sigma on the 0..255 scale; estimated if left out")
     den.add_argument("--model", help="a checkpoint made by `train` (default: the bundled weights)")
     den.add_argument("--adapt", action="store_true",
-                     help="first adapt the model to each photo by self-supervised (blind-spot) training")
+                     help="first adapt the model to each photo by self-supervised training "
+                          "(Recorrupted-to-Recorrupted for Gaussian noise, blind-spot for impulses)")
     den.add_argument("--adapt-steps", type=int, default=150, help="steps of adaptation per photo")
     den.add_argument("--ensemble", type=int, default=1, choices=ENSEMBLE_SIZES,
                      help="average over this many flips and rotations (self-ensemble): a little better, that many times slower")

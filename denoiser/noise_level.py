@@ -1,54 +1,108 @@
-"""Blind noise-level estimation, for photos with no clean reference."""
+"""Blind noise-level estimation, for photos with no clean reference.
+
+After Liu, Tanaka and Okutomi (2013), "Single-image noise level estimation for blind denoising":
+in a patch with no texture the patch covariance is the noise variance in every direction, so the
+noise variance is the least eigenvalue of the covariance of such patches. Which patches have no
+texture depends on the noise level (their gradients must be no stronger than noise alone gives),
+so the choice and the estimate are refined in turn. Texture read as noise made the wavelet
+estimate this replaced run 9% high at sigma 10 on the benchmark photos (55% on the grass training
+photo); this one runs 3% high there (20% on grass).
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
-import pywt
-from scipy import ndimage
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import stats
 
-_WAVELET = pywt.Wavelet("db2")
+PATCH = 7
+"""Patch side in pixels: 49 directions, enough for a least eigenvalue free of image structure."""
 
-_MAD_TO_SIGMA = 0.6744897501960817  # the median of |N(0, 1)|
+MAX_PATCHES = 1 << 17
+"""Patches sampled on a regular grid at most: plenty for the statistics, and large photos stay fast."""
 
-NEAR_BOUND = 1.0
-"""Coefficients that read a pixel whose local mean lies within this many sigmas of 0 or 1 are left
-out: clipping there takes noise away. Counting them made the estimate run low at sigma 50, by
-11% on average over the training photos (up to 35%); with this margin, chosen on those photos,
-by 3% (up to 7%)."""
+CONFIDENCE = 1 - 1e-6
+"""Share of noise-only patches whose gradient energy falls under the texture threshold."""
+
+NEAR_BOUND = 1.5
+"""Patches whose mean lies within this many sigmas of 0 or 1 are left out: clipping there takes
+noise away. With them the estimate ran 9% low at sigma 50 on the training photos (up to 31%);
+without, 2% (up to 7%). A wider margin leaves too few patches at sigma 60 and above (the margin
+was chosen on those photos)."""
+
+_ROUNDS = 3
+_MIN_PATCHES = 4 * PATCH * PATCH
 
 
 def estimate_sigma(image: np.ndarray) -> float:
     """Gaussian noise sigma on the 0..255 scale of an (H, W) or (H, W, C) image in [0, 1], averaged
-    over channels: the median absolute finest diagonal wavelet coefficient (Donoho's estimator),
-    over the parts of the image far enough from black and white for the noise to be unclipped."""
-    if min(image.shape[:2]) < 4:
+    over channels."""
+    if (image.shape[0] - PATCH + 1) * (image.shape[1] - PATCH + 1) < _MIN_PATCHES:
         return 0.0
     planes = image.reshape(*image.shape[:2], -1)
-    return float(255.0 * np.mean([_plane_sigma(np.ascontiguousarray(planes[..., c], dtype=np.float64))
+    return float(255.0 * np.mean([_plane_sigma(np.asarray(planes[..., c], dtype=np.float64))
                                   for c in range(planes.shape[2])]))
 
 
 def _plane_sigma(plane: np.ndarray) -> float:
-    detail = pywt.dwt2(plane, _WAVELET)[1][2]
-    sigma = _mad_sigma(detail, np.ones(detail.shape, dtype=bool))
-    local_mean = ndimage.uniform_filter(plane.astype(np.float32), 7, mode="reflect")
-    margin = _support_min(np.minimum(local_mean, 1.0 - local_mean), *detail.shape)  # from black or white
-    for _ in range(2):  # the margin asked for depends on sigma: a first estimate, then one refinement
-        far = margin >= NEAR_BOUND * sigma
-        if np.count_nonzero(far & (detail != 0)) < 64:  # (nearly) all black or white: keep what we have
+    stride = max(1, int(np.ceil(np.sqrt((plane.shape[0] - PATCH + 1) * (plane.shape[1] - PATCH + 1) / MAX_PATCHES))))
+    patches = sliding_window_view(plane, (PATCH, PATCH))[::stride, ::stride].reshape(-1, PATCH * PATCH)
+    texture = _gradient_energy(plane)[::stride, ::stride].ravel()
+    means = patches.mean(axis=1)
+    margin = np.minimum(means, 1.0 - means)  # from black or white
+    variance = _noise_variance(patches)
+    for _ in range(_ROUNDS):
+        flat = (texture < variance * _texture_threshold()) & (margin >= NEAR_BOUND * np.sqrt(variance))
+        if np.count_nonzero(flat) < _MIN_PATCHES:  # (nearly) all textured, black or white: keep what we have
             break
-        sigma = _mad_sigma(detail, far)
-    return sigma
+        variance = _noise_variance(patches[flat])
+    return float(np.sqrt(variance))
 
 
-def _support_min(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """The least value over the 4x4 pixels each of (rows, cols) db2 coefficients reads (pixels
-    2j-2 to 2j+1 along each axis, reflected at the edges as pywt's 'symmetric' mode does)."""
-    padded = np.pad(values, ((2, 3), (2, 3)), mode="symmetric")
-    down = np.minimum.reduce([padded[k:k + 2 * rows:2] for k in range(4)])
-    return np.minimum.reduce([down[:, k:k + 2 * cols:2] for k in range(4)])
+def _noise_variance(patches: np.ndarray) -> float:
+    """The least eigenvalue of the patches' covariance, corrected for the number of patches: for n
+    samples of pure noise in p dimensions it comes out (1 - sqrt(p / n))^2 times too small
+    (Marchenko-Pastur)."""
+    centred = patches - patches.mean(axis=0)
+    least = max(float(np.linalg.eigvalsh(centred.T @ centred / (len(patches) - 1))[0]), 0.0)
+    return least / (1.0 - np.sqrt(patches.shape[1] / len(patches))) ** 2
 
 
-def _mad_sigma(detail: np.ndarray, use: np.ndarray) -> float:
-    coefficients = detail[use & (detail != 0)]  # exact zeros are flat (or fully clipped) areas, not noise
-    return float(np.median(np.abs(coefficients)) / _MAD_TO_SIGMA) if coefficients.size else 0.0
+def _gradient_energy(plane: np.ndarray) -> np.ndarray:
+    """The sum of squared central differences, across and down, inside each PATCH x PATCH window
+    (one value per window, top-left anchored)."""
+    across = ((plane[:, 2:] - plane[:, :-2]) / 2) ** 2
+    down = ((plane[2:] - plane[:-2]) / 2) ** 2
+    return _box_sum(across, PATCH, PATCH - 2) + _box_sum(down, PATCH - 2, PATCH)
+
+
+def _box_sum(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    total = np.pad(values, ((1, 0), (1, 0))).cumsum(axis=0).cumsum(axis=1)
+    return total[rows:, cols:] - total[:-rows, cols:] - total[rows:, :-cols] + total[:-rows, :-cols]
+
+
+@lru_cache(maxsize=1)
+def _texture_threshold() -> float:
+    """Gradient energy, in units of the noise variance, that a patch of pure noise stays under with
+    probability CONFIDENCE. The energy is a quadratic form of the noise; it is modelled as a gamma
+    variable with the same mean over the form's rank (Liu et al.)."""
+    form = sum(step.T @ step for step in _difference_operators())
+    rank = np.linalg.matrix_rank(form)
+    return float(stats.gamma.ppf(CONFIDENCE, rank / 2, scale=2 * np.trace(form) / rank))
+
+
+def _difference_operators() -> list[np.ndarray]:
+    """The central differences across and down a PATCH x PATCH patch, as matrices on its pixels."""
+    operators = []
+    for axis in (1, 0):
+        shape = (PATCH, PATCH - 2) if axis == 1 else (PATCH - 2, PATCH)
+        rows = []
+        for i, j in np.ndindex(*shape):
+            row = np.zeros((PATCH, PATCH))
+            row[i, j] = -0.5
+            row[(i, j + 2) if axis == 1 else (i + 2, j)] = 0.5
+            rows.append(row.ravel())
+        operators.append(np.array(rows))
+    return operators

@@ -1,11 +1,13 @@
 """Blind denoising: the noise-level estimator and self-supervised adaptation (no clean image)."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 
-from denoiser.adapt import (SIGMA_UNCERTAINTY, AdaptConfig, SureTerms, adapt_to_photo, adaptation_score, hide_pixels,
-                            sure_mse, sure_terms)
+from denoiser.adapt import (SIGMA_UNCERTAINTY, AdaptConfig, SureTerms, adapt_to_photo, adaptation_score, blend, hide_pixels,
+                            sure_mse, sure_terms, trust_map)
 from denoiser.inference import denoise, denoise_ensemble
 from denoiser.metrics import psnr
 from denoiser.models import ModelConfig, build_model
@@ -16,12 +18,21 @@ from denoiser.samples import BENCHMARK_PHOTOS, sample_photo
 
 
 @pytest.mark.parametrize("name", BENCHMARK_PHOTOS)
-@pytest.mark.parametrize("sigma", [15.0, 25.0, 50.0])
-def test_sigma_estimate_is_within_15_percent_on_photos(name, sigma):
-    # At sigma 10 texture inflates the estimate on coins and coffee to the edge (docs/BENCHMARKS.md).
+@pytest.mark.parametrize("sigma", [10.0, 15.0, 25.0, 50.0])
+def test_sigma_estimate_is_within_10_percent_on_photos(name, sigma):
+    # The issue asks for 15%; the worst case here is camera at sigma 15, 5.8% high.
     clean = sample_photo(name, 1)
     noisy = GaussianNoise(sigma ** 2).apply(clean, np.random.default_rng(0))
-    assert estimate_sigma(noisy) == pytest.approx(sigma, rel=0.15)
+    assert estimate_sigma(noisy) == pytest.approx(sigma, rel=0.10)
+
+
+def test_sigma_estimate_does_not_read_texture_as_noise():
+    # grass at sigma 10: blades as fine as the noise; the wavelet estimate over every pixel reads 15.6.
+    from skimage.restoration import estimate_sigma as plain_wavelet_sigma
+
+    noisy = GaussianNoise(10.0 ** 2).apply(sample_photo("grass", 1), np.random.default_rng(0))
+    assert 255 * plain_wavelet_sigma(noisy[..., 0]) > 1.4 * 10
+    assert estimate_sigma(noisy) == pytest.approx(10.0, rel=0.25)
 
 
 def test_sigma_estimate_leaves_out_clipped_parts():
@@ -34,21 +45,27 @@ def test_sigma_estimate_leaves_out_clipped_parts():
     assert estimate_sigma(noisy) == pytest.approx(50.0, rel=0.03)
 
 
-@pytest.mark.parametrize("shape", [(11, 11), (12, 13), (64, 37)])
-def test_each_wavelet_coefficient_sees_the_least_margin_of_the_pixels_it_reads(shape):
-    # Reference: db2 with every tap made positive marks the coefficients that read a flagged pixel.
-    import pywt
+def test_gradient_energy_sums_each_windows_central_differences():
+    from denoiser.noise_level import PATCH, _difference_operators, _gradient_energy
 
-    from denoiser.noise_level import _support_min
+    plane = np.random.default_rng(0).random((15, 12))
+    energy = _gradient_energy(plane)
+    assert energy.shape == (15 - PATCH + 1, 12 - PATCH + 1)
+    for i, j in [(0, 0), (3, 5), (8, 5)]:
+        patch = plane[i:i + PATCH, j:j + PATCH].ravel()
+        expected = sum(np.sum((operator @ patch) ** 2) for operator in _difference_operators())
+        assert energy[i, j] == pytest.approx(expected)
 
-    db2 = pywt.Wavelet("db2")
-    reach = pywt.Wavelet("db2-reach", filter_bank=[np.abs(f).tolist() for f in db2.filter_bank])
-    margin = np.random.default_rng(0).random(shape)
-    rows, cols = pywt.dwt2(margin, db2)[1][2].shape
-    least = _support_min(margin, rows, cols)
-    for threshold in (0.05, 0.3, 0.6):
-        reads_a_low_pixel = pywt.dwt2((margin < threshold).astype(float), reach)[1][2] > 0
-        np.testing.assert_array_equal(least < threshold, reads_a_low_pixel)
+
+def test_texture_threshold_passes_pure_noise_and_stops_a_slope_twice_as_steep_as_the_noise():
+    from denoiser.noise_level import _gradient_energy, _texture_threshold
+
+    sigma = 0.01
+    noise = np.random.default_rng(0).normal(0.0, sigma, (600, 600))
+    threshold = sigma ** 2 * _texture_threshold()
+    assert np.mean(_gradient_energy(noise) < threshold) > 1 - 1e-4
+    slope = noise + 2 * sigma * np.arange(600)[None, :]  # rises two sigmas per pixel
+    assert np.mean(_gradient_energy(slope) < threshold) < 0.05
 
 
 def test_sigma_estimate_takes_gray_and_color_arrays():
@@ -79,7 +96,7 @@ def test_hidden_pixels_take_a_neighbours_value():
 
 
 def test_adaptation_improves_psnr_without_seeing_the_clean_image(monkeypatch):
-    clean = np.ascontiguousarray(sample_photo("camera", 1)[100:196, 150:246])
+    clean = np.ascontiguousarray(sample_photo("chelsea", 1)[200:296, 200:296])  # fur, away from black and white
     noisy = GaussianNoise(625.0).apply(clean, np.random.default_rng(0))
     torch.manual_seed(0)
     model = build_model(ModelConfig(hidden=16, features=16))
@@ -93,6 +110,43 @@ def test_adaptation_improves_psnr_without_seeing_the_clean_image(monkeypatch):
     assert all(array is noisy for array in seen_arrays)  # training only ever cut the noisy photo
     assert result.kept and result.loss_after < result.loss_before
     assert psnr(clean, result.denoised) > max(before, psnr(clean, noisy)) + 2.0
+
+
+def test_blind_spot_adaptation_improves_a_model_without_a_noise_level():
+    clean = np.ascontiguousarray(sample_photo("camera", 1)[100:196, 150:246])
+    noisy = GaussianNoise(625.0).apply(clean, np.random.default_rng(0))
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=16, features=16, noise_map=False))
+    before = psnr(clean, denoise(model, noisy))
+    result = adapt_to_photo(model, noisy, 0.0, AdaptConfig(steps=80, learning_rate=1e-3, threads=2))
+    assert result.kept and result.loss_after < result.loss_before  # by the blind-spot loss: no sigma to use
+    assert psnr(clean, result.denoised) > max(before, psnr(clean, noisy)) + 2.0
+
+
+def test_trust_map_is_zero_near_black_and_white_and_one_in_the_midtones():
+    clean = np.full((64, 96, 1), 0.5, np.float32)
+    clean[:, :32] = 1.0  # white
+    clean[:, 64:] = 0.0  # black
+    noisy = GaussianNoise(625.0).apply(clean, np.random.default_rng(0))
+    trust = trust_map(noisy, 25.0)
+    assert trust.shape == (64, 96, 1)
+    assert np.all(trust[:, :30] == 0) and np.all(trust[:, 66:] == 0)
+    assert np.all(trust[:, 40:56] == 1)  # 0.5 is five sigmas from either end
+
+
+def test_gaussian_adaptation_keeps_the_starting_result_near_black_and_white():
+    clean = np.full((64, 96, 1), 0.5, np.float32)
+    clean[:, :32] = 1.0
+    noisy = GaussianNoise(400.0).apply(clean, np.random.default_rng(0))
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=8, features=8))
+    start = denoise(model, noisy, 20.0)
+    result = adapt_to_photo(model, noisy, 20.0, AdaptConfig(steps=20, learning_rate=1e-2, threads=2))
+    assert result.kept  # an untrained model gains a lot on the grey half
+    white = trust_map(noisy, 20.0)[..., 0] == 0
+    assert white[:, :30].all()
+    np.testing.assert_allclose(result.denoised[white], start[white], atol=1e-6)
+    assert np.abs(result.denoised[:, 40:] - start[:, 40:]).mean() > 1e-3  # and the adapted one elsewhere
 
 
 def test_adaptation_that_does_not_help_keeps_the_starting_weights():
@@ -121,7 +175,7 @@ def test_sure_estimates_the_error_to_the_clean_image_without_it():
 def test_sure_terms_give_sure_at_any_noise_level():
     noisy = GaussianNoise(400.0).apply(sample_photo("camera", 1)[100:164, 150:214], np.random.default_rng(0))
     model = build_model(ModelConfig(hidden=8, features=8))
-    terms = sure_terms(model, noisy, 20.0, seed=3)
+    terms = sure_terms(lambda image: denoise(model, image, 20.0), noisy, 20.0, seed=3)
     assert terms.mse(20.0) == pytest.approx(sure_mse(model, noisy, 20.0, seed=3))
     # linear in sigma^2: the residual, less sigma^2, plus 2 sigma^2 times the divergence
     assert terms.mse(0.0) == pytest.approx(255.0 ** 2 * terms.residual)
@@ -153,8 +207,13 @@ def test_adaptation_denoises_once_with_the_asked_self_ensemble():
     noisy = GaussianNoise(400.0).apply(clean, np.random.default_rng(0))
     torch.manual_seed(0)
     model = build_model(ModelConfig(hidden=8, features=8))
+    starting = copy.deepcopy(model)
     result = adapt_to_photo(model, noisy, 20.0, AdaptConfig(steps=3, views=8, threads=2))
-    np.testing.assert_allclose(result.denoised, denoise_ensemble(model, noisy, 20.0, 8), atol=1e-6)
-    assert np.abs(result.denoised - denoise(model, noisy, 20.0)).max() > 1e-4  # not the single view
+    assert result.kept
+    expected = blend(trust_map(noisy, 20.0), denoise_ensemble(model, noisy, 20.0, 8),
+                     denoise_ensemble(starting, noisy, 20.0, 8))
+    np.testing.assert_allclose(result.denoised, expected, atol=1e-6)
+    single = blend(trust_map(noisy, 20.0), denoise(model, noisy, 20.0), denoise(starting, noisy, 20.0))
+    assert np.abs(result.denoised - single).max() > 1e-4  # not the single view
     with pytest.raises(ValueError, match="Ensemble size 3"):
         adapt_to_photo(model, noisy, 20.0, AdaptConfig(steps=1, views=3))
