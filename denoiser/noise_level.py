@@ -49,7 +49,7 @@ def estimate_sigma(image: np.ndarray) -> float:
 def _plane_sigma(plane: np.ndarray) -> float:
     stride = max(1, int(np.ceil(np.sqrt((plane.shape[0] - PATCH + 1) * (plane.shape[1] - PATCH + 1) / MAX_PATCHES))))
     patches = sliding_window_view(plane, (PATCH, PATCH))[::stride, ::stride].reshape(-1, PATCH * PATCH)
-    texture = _gradient_energy(plane)[::stride, ::stride].ravel()
+    texture = _gradient_energy(plane, stride).ravel()
     means = patches.mean(axis=1)
     margin = np.minimum(means, 1.0 - means)  # from black or white
     variance = _noise_variance(patches)
@@ -70,17 +70,13 @@ def _noise_variance(patches: np.ndarray) -> float:
     return least / (1.0 - np.sqrt(patches.shape[1] / len(patches))) ** 2
 
 
-def _gradient_energy(plane: np.ndarray) -> np.ndarray:
+def _gradient_energy(plane: np.ndarray, stride: int = 1) -> np.ndarray:
     """The sum of squared central differences, across and down, inside each PATCH x PATCH window
-    (one value per window, top-left anchored)."""
+    (top-left anchored, every `stride` pixels)."""
     across = ((plane[:, 2:] - plane[:, :-2]) / 2) ** 2
     down = ((plane[2:] - plane[:-2]) / 2) ** 2
-    return _box_sum(across, PATCH, PATCH - 2) + _box_sum(down, PATCH - 2, PATCH)
-
-
-def _box_sum(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    total = np.pad(values, ((1, 0), (1, 0))).cumsum(axis=0).cumsum(axis=1)
-    return total[rows:, cols:] - total[:-rows, cols:] - total[rows:, :-cols] + total[:-rows, :-cols]
+    return (sliding_window_view(across, (PATCH, PATCH - 2))[::stride, ::stride].sum(axis=(2, 3))
+            + sliding_window_view(down, (PATCH - 2, PATCH))[::stride, ::stride].sum(axis=(2, 3)))
 
 
 @lru_cache(maxsize=1)
