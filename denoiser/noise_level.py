@@ -47,7 +47,8 @@ def estimate_sigma(image: np.ndarray) -> float:
 
 
 def _plane_sigma(plane: np.ndarray) -> float:
-    stride = max(1, int(np.ceil(np.sqrt((plane.shape[0] - PATCH + 1) * (plane.shape[1] - PATCH + 1) / MAX_PATCHES))))
+    windows = (plane.shape[0] - PATCH + 1) * (plane.shape[1] - PATCH + 1)
+    stride = max(1, int(np.ceil(np.sqrt(windows / MAX_PATCHES))))
     patches = sliding_window_view(plane, (PATCH, PATCH))[::stride, ::stride].reshape(-1, PATCH * PATCH)
     texture = _gradient_energy(plane, stride).ravel()
     means = patches.mean(axis=1)
@@ -55,7 +56,7 @@ def _plane_sigma(plane: np.ndarray) -> float:
     variance = _noise_variance(patches)
     for _ in range(_ROUNDS):
         flat = (texture < variance * _texture_threshold()) & (margin >= NEAR_BOUND * np.sqrt(variance))
-        if np.count_nonzero(flat) < _MIN_PATCHES:  # (nearly) all textured, black or white: keep what we have
+        if np.count_nonzero(flat) < _MIN_PATCHES:  # nearly all textured, black or white: keep the last
             break
         variance = _noise_variance(patches[flat])
     return float(np.sqrt(variance))
