@@ -27,6 +27,7 @@ level the blind-spot loss on a fixed held-out set of pixels is the score.
 from __future__ import annotations
 
 import copy
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -200,22 +201,41 @@ def adapt_to_photo(model: nn.Module, noisy: np.ndarray, sigma: float, config: Ad
     gaussian = model.config.noise_map
     trust = trust_map(noisy, sigma) if gaussian else np.ones((*noisy.shape[:2], 1), np.float32)
     starting = copy.deepcopy(model).eval()
+    start_pass = _remembered(lambda image: denoise(starting, image, sigma))
+    adapted_pass = _remembered(lambda image: denoise(model, image, sigma))  # asked only after training
+
+    def outputs(net: nn.Module, views: int) -> Denoise:
+        if views == 1:
+            return start_pass if net is starting else adapted_pass
+        return lambda image: denoise_ensemble(net, image, sigma, views)
 
     def result(views: int) -> Denoise:
         if not gaussian:
-            return lambda image: denoise_ensemble(model, image, sigma, views)
-        return lambda image: blend(trust, denoise_ensemble(model, image, sigma, views),
-                                   denoise_ensemble(starting, image, sigma, views))
+            return outputs(model, views)
+        return lambda image: blend(trust, outputs(model, views)(image), outputs(starting, views)(image))
 
-    before = _scores(lambda image: denoise(starting, image, sigma), gaussian, noisy, sigma, config.seed + 1)
+    before = _scores(start_pass, gaussian, noisy, sigma, config.seed + 1)
     history = _train(model, noisy, trust, sigma, config, start, on_progress, should_stop)
     after = _scores(result(1), gaussian, noisy, sigma, config.seed + 1)
     kept = all(a < b for a, b in zip(after, before))
     if not kept:
         model.load_state_dict(starting.state_dict())
-    denoised = result(config.views)(noisy) if kept else denoise_ensemble(model, noisy, sigma, config.views)
-    return AdaptResult(denoised, history, before[0], after[0] if kept else before[0], kept,
+    final = result(config.views) if kept else outputs(starting, config.views)
+    return AdaptResult(final(noisy), history, before[0], after[0] if kept else before[0], kept,
                        time.perf_counter() - start)
+
+
+def _remembered(run: Denoise) -> Denoise:
+    """`run`, computed once per distinct input: the scores before and after and the result ask for
+    the same network's output on the same images (the photo and its SURE probe)."""
+    memory: dict[bytes, np.ndarray] = {}
+
+    def once(image: np.ndarray) -> np.ndarray:
+        key = repr(image.shape).encode() + hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
+        if key not in memory:
+            memory[key] = run(image)
+        return memory[key]
+    return once
 
 
 def _train(model: nn.Module, noisy: np.ndarray, trust: np.ndarray, sigma: float, config: AdaptConfig,

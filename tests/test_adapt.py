@@ -164,6 +164,22 @@ def test_gaussian_adaptation_keeps_the_starting_result_near_black_and_white():
     assert np.abs(result.denoised[:, 40:] - start[:, 40:]).mean() > 1e-3  # and the adapted one elsewhere
 
 
+@pytest.mark.parametrize("learning_rate, kept", [(1e-3, True), (10.0, False)])
+def test_adaptation_runs_each_network_once_per_image(monkeypatch, learning_rate, kept):
+    import denoiser.adapt as adapt
+
+    passes = []
+    real_denoise = adapt.denoise
+    monkeypatch.setattr(adapt, "denoise", lambda net, image, sigma: passes.append(net) or real_denoise(net, image, sigma))
+    noisy = GaussianNoise(400.0).apply(sample_photo("camera", 1)[100:164, 150:214], np.random.default_rng(0))
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=8, features=8))
+    result = adapt_to_photo(model, noisy, 20.0, AdaptConfig(steps=3, learning_rate=learning_rate, threads=2))
+    assert result.kept is kept
+    assert len(passes) == 4  # the starting and the adapted network, each on the photo and on SURE's probe
+    assert len({id(net) for net in passes}) == 2
+
+
 def test_adaptation_that_does_not_help_keeps_the_starting_weights():
     noisy = GaussianNoise(400.0).apply(np.full((32, 32, 1), 0.5, np.float32), np.random.default_rng(0))
     torch.manual_seed(0)
