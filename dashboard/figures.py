@@ -12,6 +12,7 @@ import numpy as np
 # saw it half-imported ("partially initialized module 'pandas' has no attribute 'Series'").
 import pandas  # noqa: F401
 import plotly.graph_objects as go
+from scipy import special
 
 from denoiser.benchmark import LSTM_VIEWS
 from denoiser.images import encode_png
@@ -155,6 +156,38 @@ def noise_histogram_figure(removed: np.ndarray, added: np.ndarray) -> go.Figure:
     figure.update_layout(barmode="overlay", bargap=0, height=320, margin=dict(l=10, r=10, t=40, b=10),
                          xaxis_title="pixel change (0..255 scale)", yaxis=dict(title="pixels", type="log" if peaked else "linear"),
                          legend=dict(orientation="h", y=1.12), title=dict(text="Noise histogram", font=dict(size=14)))
+    return figure
+
+
+def removed_noise_histogram(removed: np.ndarray, sigma: float, bins: int = 81) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bin centres, counts of the removed noise, counts a Gaussian of `sigma` would give) on bins
+    symmetric around 0, 0..255 scale. With no clean image, the removed noise should look like the
+    noise the photo is thought to have: a wider or lopsided histogram means detail was removed."""
+    removed = np.ravel(removed)
+    limit = max(1.0, 3.0 * sigma, float(np.percentile(np.abs(removed), 99.5)))
+    edges = np.linspace(-limit, limit, bins + 1)
+    counts, _ = np.histogram(np.clip(removed, -limit, limit), edges)
+    if sigma > 0:
+        expected = removed.size * np.diff(special.ndtr(edges / sigma))
+    else:
+        expected = np.zeros(bins)
+    return (edges[:-1] + edges[1:]) / 2, counts, expected
+
+
+def removed_noise_figure(removed: np.ndarray, sigma: float) -> go.Figure:
+    """Histogram of the noise taken out of a photo, with the Gaussian of the estimated `sigma`."""
+    centres, counts, expected = removed_noise_histogram(removed, sigma)
+    figure = go.Figure(go.Bar(x=centres, y=counts, name="removed (photo − denoised)", marker_color=TRAIN_COLOR,
+                              opacity=0.7))
+    if sigma > 0:
+        figure.add_trace(go.Scatter(x=centres, y=expected, name=f"Gaussian, sigma {sigma:.1f}", mode="lines",
+                                    line=dict(color="#333333")))
+    spread = float(np.std(removed))
+    figure.update_layout(barmode="overlay", bargap=0, height=320, margin=dict(l=10, r=10, t=40, b=10),
+                         xaxis_title="pixel change (0..255 scale)",
+                         yaxis=dict(title="pixels", type="linear" if sigma > 0 else "log"),  # impulses: a spike at 0
+                         legend=dict(orientation="h", y=1.12),
+                         title=dict(text=f"Removed noise: standard deviation {spread:.1f}", font=dict(size=14)))
     return figure
 
 

@@ -154,6 +154,8 @@ def render_photo_page() -> None:
                     key=f"{scope}:compare")
     st.plotly_chart(figures.heatmap_figure(figures.signed_map(outcome["photo"], outcome["denoised"]),
                                            "Removed: photo − denoised", diverging=True), key=f"{scope}:residual")
+    st.plotly_chart(figures.removed_noise_figure(255.0 * (outcome["photo"] - outcome["denoised"]), outcome["sigma"]),
+                    key=f"{scope}:removed-histogram")
     st.download_button("Denoised PNG", encode_png(outcome["denoised"]), "denoised.png", "image/png",
                        key=f"{scope}:download", on_click="ignore")
 

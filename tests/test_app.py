@@ -194,6 +194,8 @@ def test_your_photo_page_denoises_an_upload(app):
     tiles = metrics(app)
     assert float(tiles["Noise estimate after"][0]) <= float(tiles["Noise estimate before"][0])
     assert app.session_state["your-photo:outcome"]["denoised"].shape == (64, 64, 1)
+    charts = " ".join(chart.proto.spec for chart in app.get("plotly_chart"))
+    assert "Removed: photo" in charts and "Removed noise: standard deviation" in charts  # map and histogram
 
 
 @needs_weights

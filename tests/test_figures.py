@@ -110,6 +110,27 @@ def test_noise_histograms_share_symmetric_bins_and_count_every_pixel():
     assert np.array_equal(same[1], same[2])
 
 
+def test_removed_noise_histogram_matches_the_gaussian_of_the_estimate_only_when_it_is_noise():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 15, 200_000)
+    centres, counts, expected = figures.removed_noise_histogram(noise, 15.0, bins=61)
+    assert counts.sum() == noise.size and expected.sum() == pytest.approx(noise.size, rel=0.01)
+    assert centres[30] == pytest.approx(0.0) and centres[-1] >= 3 * 15.0 * 60 / 61
+    assert np.abs(counts - expected).sum() < 0.02 * noise.size
+    with_detail = noise + np.where(rng.random(noise.size) < 0.2, 40.0, 0.0)  # edges taken out with the noise
+    _, counts, expected = figures.removed_noise_histogram(with_detail, 15.0, bins=61)
+    assert np.abs(counts - expected).sum() > 0.2 * noise.size
+
+
+def test_removed_noise_figure_overlays_the_gaussian_and_shows_the_spread():
+    noise = np.random.default_rng(0).normal(0, 15, 20_000)
+    figure = figures.removed_noise_figure(noise, 15.0)
+    assert [trace.type for trace in figure.data] == ["bar", "scatter"] and "sigma 15.0" in figure.data[1].name
+    assert f"{np.std(noise):.1f}" in figure.layout.title.text
+    impulses = figures.removed_noise_figure(np.where(np.arange(10000) < 500, 200.0, 0.0), 0.0)
+    assert len(impulses.data) == 1 and impulses.layout.yaxis.type == "log"
+
+
 def test_noise_histogram_uses_a_log_axis_for_impulses():
     impulses = np.zeros(10000)
     impulses[:500] = 200
