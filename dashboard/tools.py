@@ -127,8 +127,8 @@ def render_photo_page() -> None:
         with st.spinner("Denoising…"):
             denoised = denoise_ensemble(bundled.model, photo, sigma, size=views)
         st.session_state[f"{scope}:outcome"] = {"photo": photo, "denoised": denoised, "label": label, "sigma": sigma,
-                                                "kind": key, "seconds": time.perf_counter() - started,
-                                                "views": views}
+                                                "identity": identity, "kind": key, "views": views,
+                                                "seconds": time.perf_counter() - started}
     if adapt_column.button("Adapt to this photo", key=f"{scope}:adapt", width="stretch",
                            help="Self-supervised training on this photo alone (Recorrupted-to-Recorrupted for "
                                 "Gaussian noise, blind-spot for impulses), from the bundled weights; kept only if "
@@ -136,7 +136,7 @@ def render_photo_page() -> None:
         adapted = adapt_with_progress(scope, bundled.model, photo, sigma, views)
         if adapted is not None:
             st.session_state[f"{scope}:outcome"] = {"photo": photo, "label": label, "sigma": sigma, "kind": key,
-                                                    "views": views, **adapted}
+                                                    "identity": identity, "views": views, **adapted}
     outcome = st.session_state.get(f"{scope}:outcome")
     if outcome is None:
         show_images([photo], [label])
@@ -158,6 +158,38 @@ def render_photo_page() -> None:
                     key=f"{scope}:removed-histogram")
     st.download_button("Denoised PNG", encode_png(outcome["denoised"]), "denoised.png", "image/png",
                        key=f"{scope}:download", on_click="ignore")
+    if full.shape != photo.shape and (outcome.get("identity"), outcome["kind"]) == (identity, key):  # this photo's
+        if "adaptation" in outcome:
+            st.caption("The adapted result has the page's size; `python -m denoiser denoise --adapt` adapts "
+                       "at full resolution.")
+        else:
+            full_resolution_download(scope, bundled.model, full, outcome, identity)
+
+
+def full_resolution_download(scope: str, model, full: np.ndarray, outcome: dict, identity: str) -> None:
+    """For a photo downscaled to fit the page: the bundled weights on the original size, on request
+    (tiled, in a training slot). Downscaling averages noise away, so the noise level chosen on the
+    page is scaled by how the estimate grows from the page's photo to the original."""
+    height, width = full.shape[:2]
+    wanted = (identity, outcome["kind"], outcome["sigma"], outcome["views"])  # a new result asks anew
+    stored = st.session_state.get(f"{scope}:full")
+    if stored is None or stored["for"] != wanted:
+        if not st.button(f"Denoise the full {width}×{height} photo", key=f"{scope}:full-size",
+                         help="The same model and settings on every pixel of the original, in tiles."):
+            return
+        sigma = outcome["sigma"] * estimate_sigma(full) / max(outcome["estimates"][0], 1e-6) if outcome["sigma"] else 0.0
+        holder = st.empty()
+        try:
+            with slot_in_line(scope, holder), st.spinner(f"Denoising {width}×{height} pixels…"):
+                started = time.perf_counter()
+                denoised = denoise_ensemble(model, full, sigma, size=outcome["views"])
+        except DenoiserError as error:
+            holder.error(str(error))
+            return
+        stored = {"for": wanted, "png": encode_png(denoised), "sigma": sigma, "seconds": time.perf_counter() - started}
+        st.session_state[f"{scope}:full"] = stored
+    st.download_button(f"Full-size PNG ({width}×{height}, sigma {stored['sigma']:.1f}, {stored['seconds']:.0f} s)",
+                       stored["png"], "denoised-full.png", "image/png", key=f"{scope}:download-full", on_click="ignore")
 
 
 def adapt_with_progress(scope: str, bundled_model, photo: np.ndarray, sigma: float, views: int) -> dict | None:

@@ -199,6 +199,38 @@ def test_your_photo_page_denoises_an_upload(app):
 
 
 @needs_weights
+def test_your_photo_page_denoises_a_downscaled_photo_at_full_size_on_request(app, monkeypatch):
+    import dashboard.tools
+    from denoiser.images import load_image
+    from denoiser.inference import denoise
+    from denoiser.noise import GaussianNoise
+    from denoiser.noise_level import estimate_sigma
+    from denoiser.pretrained import load_pretrained
+
+    monkeypatch.setattr(dashboard.tools, "MAX_PHOTO_SIDE", 48)
+    photo = np.round(GaussianNoise(225.0).apply(sample_photo("camera", 1)[100:180, 200:296], np.random.default_rng(0)) * 255)
+    buffer = io.BytesIO()
+    Image.fromarray(photo[..., 0].astype(np.uint8)).save(buffer, format="PNG")
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("grainy.png", buffer.getvalue(), "image/png"))
+    app.run()
+    app.button(key="your-photo:denoise").click().run()
+    outcome = app.session_state["your-photo:outcome"]
+    assert outcome["denoised"].shape == (40, 48, 1)  # the page's size
+    app.button(key="your-photo:full-size").click().run()
+    assert not app.exception
+    full = photo.astype(np.float32)[..., :1] / 255
+    stored = app.session_state["your-photo:full"]
+    assert stored["sigma"] == pytest.approx(outcome["sigma"] * estimate_sigma(full) / estimate_sigma(outcome["photo"]))
+    assert stored["sigma"] > 1.3 * outcome["sigma"]  # halving the size averaged noise away
+    result = load_image(stored["png"], channels=1)
+    assert result.shape == (80, 96, 1)
+    expected = denoise(load_pretrained("gray-gaussian").model, full, stored["sigma"])
+    assert np.abs(result - expected).max() <= 1 / 255 + 1e-6  # the PNG's 8 bits
+    assert any("Full-size PNG (96×80" in d.proto.label for d in app.get("download_button"))
+
+
+@needs_weights
 def test_your_photo_page_self_ensemble_averages_eight_views(app):
     from denoiser.inference import denoise_ensemble
     from denoiser.pretrained import load_pretrained
