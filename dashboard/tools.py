@@ -166,6 +166,15 @@ def render_photo_page() -> None:
             full_resolution_download(scope, bundled.model, full, outcome, identity)
 
 
+def full_size_sigma(chosen: float, page_estimate: float, full_estimate: float) -> float:
+    """The noise level for the original of a downscaled photo: the one chosen on the page, scaled as
+    the estimate grows from the page's photo to the original; the original's own estimate when the
+    page's photo reads as noise-free (no ratio to keep); 0 stays 0 (no noise level: impulses)."""
+    if chosen == 0:
+        return 0.0
+    return chosen * full_estimate / page_estimate if page_estimate >= 0.5 else full_estimate
+
+
 def full_resolution_download(scope: str, model, full: np.ndarray, outcome: dict, identity: str) -> None:
     """For a photo downscaled to fit the page: the bundled weights on the original size, on request
     (tiled, in a training slot). Downscaling averages noise away, so the noise level chosen on the
@@ -177,7 +186,7 @@ def full_resolution_download(scope: str, model, full: np.ndarray, outcome: dict,
         if not st.button(f"Denoise the full {width}×{height} photo", key=f"{scope}:full-size",
                          help="The same model and settings on every pixel of the original, in tiles."):
             return
-        sigma = outcome["sigma"] * estimate_sigma(full) / max(outcome["estimates"][0], 1e-6) if outcome["sigma"] else 0.0
+        sigma = full_size_sigma(outcome["sigma"], outcome["estimates"][0], estimate_sigma(full))
         holder = st.empty()
         try:
             with slot_in_line(scope, holder), st.spinner(f"Denoising {width}×{height} pixels…"):

@@ -198,6 +198,14 @@ def test_your_photo_page_denoises_an_upload(app):
     assert "Removed: photo" in charts and "Removed noise: standard deviation" in charts  # map and histogram
 
 
+def test_full_size_noise_level_scales_the_choice_by_the_estimates():
+    from dashboard.tools import full_size_sigma
+
+    assert full_size_sigma(6.0, 5.0, 20.0) == pytest.approx(24.0)  # chosen 20% above the estimate: so at full size
+    assert full_size_sigma(3.0, 0.0, 12.0) == 12.0  # nothing to scale from
+    assert full_size_sigma(0.0, 5.0, 20.0) == 0.0
+
+
 @needs_weights
 def test_your_photo_page_denoises_a_downscaled_photo_at_full_size_on_request(app, monkeypatch):
     import dashboard.tools
