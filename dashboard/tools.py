@@ -29,6 +29,10 @@ from .ui import (TORCH_THREADS, UPLOAD_TYPES, bundled_checkpoint, decode_upload,
 
 MAX_PHOTO_SIDE = 1024
 """Real photos are only denoised (no training), so they may be larger than on the scenario pages."""
+FULL_SIZE_MAX_PIXELS = 16_000_000
+"""Largest original the page denoises at full size: about a minute gray and 2.5 minutes color on 2
+cores (4 megapixels gray took 12.6 s), and about 1 GB of memory while it runs. The command line
+has no such limit."""
 DEMO_SIGMA = 20.0
 
 
@@ -180,6 +184,10 @@ def full_resolution_download(scope: str, model, full: np.ndarray, outcome: dict,
     (tiled, in a training slot). Downscaling averages noise away, so the noise level chosen on the
     page is scaled by how the estimate grows from the page's photo to the original."""
     height, width = full.shape[:2]
+    if height * width > FULL_SIZE_MAX_PIXELS:
+        st.caption(f"At {width}×{height} the original is too large to denoise here; "
+                   "`python -m denoiser denoise` does it at full size.")
+        return
     wanted = (identity, outcome["kind"], outcome["sigma"], outcome["views"])  # a new result asks anew
     stored = st.session_state.get(f"{scope}:full")
     if stored is None or stored["for"] != wanted:

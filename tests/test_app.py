@@ -237,6 +237,11 @@ def test_your_photo_page_denoises_a_downscaled_photo_at_full_size_on_request(app
     assert np.abs(result - expected).max() <= 1 / 255 + 1e-6  # the PNG's 8 bits
     assert any("Full-size PNG (96×80" in d.proto.label for d in app.get("download_button"))
 
+    monkeypatch.setattr(dashboard.tools, "FULL_SIZE_MAX_PIXELS", 96 * 80 - 1)
+    app.button(key="your-photo:denoise").click().run()
+    assert not [b for b in app.button if b.key == "your-photo:full-size"]
+    assert any("too large to denoise here" in caption.value for caption in app.caption)
+
 
 @needs_weights
 def test_your_photo_page_self_ensemble_averages_eight_views(app):
