@@ -163,11 +163,7 @@ def render_photo_page() -> None:
     st.download_button("Denoised PNG", encode_png(outcome["denoised"]), "denoised.png", "image/png",
                        key=f"{scope}:download", on_click="ignore")
     if full.shape != photo.shape and (outcome.get("identity"), outcome["kind"]) == (identity, key):  # this photo's
-        if "adaptation" in outcome:
-            st.caption("The adapted result has the page's size; `python -m denoiser denoise --adapt` adapts "
-                       "at full resolution.")
-        else:
-            full_resolution_download(scope, bundled.model, full, outcome, identity)
+        full_resolution_download(scope, bundled.model, full, outcome, identity)
 
 
 def full_size_sigma(chosen: float, page_estimate: float, full_estimate: float) -> float:
@@ -180,31 +176,43 @@ def full_size_sigma(chosen: float, page_estimate: float, full_estimate: float) -
 
 
 def full_resolution_download(scope: str, model, full: np.ndarray, outcome: dict, identity: str) -> None:
-    """For a photo downscaled to fit the page: the bundled weights on the original size, on request
-    (tiled, in a training slot). Downscaling averages noise away, so the noise level chosen on the
-    page is scaled by how the estimate grows from the page's photo to the original."""
+    """For a photo downscaled to fit the page: the result again on the original size, on request
+    (tiled, in a training slot): the bundled weights, or a fresh adaptation to the original when
+    the page's result was adapted. Downscaling averages noise away, so the noise level chosen on
+    the page is scaled by how the estimate grows from the page's photo to the original."""
     height, width = full.shape[:2]
     if height * width > FULL_SIZE_MAX_PIXELS:
         st.caption(f"At {width}×{height} the original is too large to denoise here; "
                    "`python -m denoiser denoise` does it at full size.")
         return
-    wanted = (identity, outcome["kind"], outcome["sigma"], outcome["views"])  # a new result asks anew
+    adapting = "adaptation" in outcome
+    wanted = (identity, outcome["kind"], outcome["sigma"], outcome["views"], adapting)  # a new result asks anew
     stored = st.session_state.get(f"{scope}:full")
     if stored is None or stored["for"] != wanted:
-        if not st.button(f"Denoise the full {width}×{height} photo", key=f"{scope}:full-size",
+        verb = "Adapt to and denoise" if adapting else "Denoise"
+        if not st.button(f"{verb} the full {width}×{height} photo", key=f"{scope}:full-size",
                          help="The same model and settings on every pixel of the original, in tiles."):
             return
         sigma = full_size_sigma(outcome["sigma"], outcome["estimates"][0], estimate_sigma(full))
-        holder = st.empty()
-        try:
-            with slot_in_line(scope, holder), st.spinner(f"Denoising {width}×{height} pixels…"):
-                started = time.perf_counter()
-                denoised = denoise_ensemble(model, full, sigma, size=outcome["views"])
-        except DenoiserError as error:
-            holder.error(str(error))
-            return
-        stored = {"for": wanted, "png": encode_png(denoised), "sigma": sigma, "seconds": time.perf_counter() - started}
+        started = time.perf_counter()
+        if adapting:
+            adapted = adapt_with_progress(scope, model, full, sigma, outcome["views"])
+            if adapted is None:
+                return
+            denoised, note = adapted["denoised"], adapted["adaptation"]
+        else:
+            note, holder = "", st.empty()
+            try:
+                with slot_in_line(scope, holder), st.spinner(f"Denoising {width}×{height} pixels…"):
+                    denoised = denoise_ensemble(model, full, sigma, size=outcome["views"])
+            except DenoiserError as error:
+                holder.error(str(error))
+                return
+        stored = {"for": wanted, "png": encode_png(denoised), "sigma": sigma, "note": note,
+                  "seconds": time.perf_counter() - started}
         st.session_state[f"{scope}:full"] = stored
+    if stored["note"]:
+        st.caption(f"Full size: {stored['note']}")
     st.download_button(f"Full-size PNG ({width}×{height}, sigma {stored['sigma']:.1f}, {stored['seconds']:.0f} s)",
                        stored["png"], "denoised-full.png", "image/png", key=f"{scope}:download-full", on_click="ignore")
 

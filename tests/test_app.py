@@ -198,6 +198,17 @@ def test_your_photo_page_denoises_an_upload(app):
     assert "Removed: photo" in charts and "Removed noise: standard deviation" in charts  # map and histogram
 
 
+def grainy_photo() -> tuple[bytes, np.ndarray]:
+    """A 96x80 gray crop with noise of sigma 15, as PNG bytes and as the array they decode to."""
+    from denoiser.noise import GaussianNoise
+
+    clean = sample_photo("camera", 1)[100:180, 200:296]
+    pixels = np.round(GaussianNoise(225.0).apply(clean, np.random.default_rng(0))[..., 0] * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue(), pixels[..., None].astype(np.float32) / 255
+
+
 def test_full_size_noise_level_scales_the_choice_by_the_estimates():
     from dashboard.tools import full_size_sigma
 
@@ -211,23 +222,19 @@ def test_your_photo_page_denoises_a_downscaled_photo_at_full_size_on_request(app
     import dashboard.tools
     from denoiser.images import load_image
     from denoiser.inference import denoise
-    from denoiser.noise import GaussianNoise
     from denoiser.noise_level import estimate_sigma
     from denoiser.pretrained import load_pretrained
 
     monkeypatch.setattr(dashboard.tools, "MAX_PHOTO_SIDE", 48)
-    photo = np.round(GaussianNoise(225.0).apply(sample_photo("camera", 1)[100:180, 200:296], np.random.default_rng(0)) * 255)
-    buffer = io.BytesIO()
-    Image.fromarray(photo[..., 0].astype(np.uint8)).save(buffer, format="PNG")
+    data, full = grainy_photo()
     open_page(app, "your-photo")
-    app.file_uploader(key="your-photo:upload").set_value(("grainy.png", buffer.getvalue(), "image/png"))
+    app.file_uploader(key="your-photo:upload").set_value(("grainy.png", data, "image/png"))
     app.run()
     app.button(key="your-photo:denoise").click().run()
     outcome = app.session_state["your-photo:outcome"]
     assert outcome["denoised"].shape == (40, 48, 1)  # the page's size
     app.button(key="your-photo:full-size").click().run()
     assert not app.exception
-    full = photo.astype(np.float32)[..., :1] / 255
     stored = app.session_state["your-photo:full"]
     assert stored["sigma"] == pytest.approx(outcome["sigma"] * estimate_sigma(full) / estimate_sigma(outcome["photo"]))
     assert stored["sigma"] > 1.3 * outcome["sigma"]  # halving the size averaged noise away
@@ -241,6 +248,26 @@ def test_your_photo_page_denoises_a_downscaled_photo_at_full_size_on_request(app
     app.button(key="your-photo:denoise").click().run()
     assert not [b for b in app.button if b.key == "your-photo:full-size"]
     assert any("too large to denoise here" in caption.value for caption in app.caption)
+
+
+@needs_weights
+def test_your_photo_page_adapts_again_to_the_full_size_of_a_downscaled_photo(app, monkeypatch):
+    import dashboard.tools
+    from denoiser.images import load_image
+
+    monkeypatch.setattr(dashboard.tools, "MAX_PHOTO_SIDE", 48)
+    data, _ = grainy_photo()
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("grainy.png", data, "image/png"))
+    app.run()
+    app.button(key="your-photo:adapt").click().run(timeout=300)
+    assert "steps" in app.session_state["your-photo:outcome"]["adaptation"]
+    assert [b.label for b in app.button if b.key == "your-photo:full-size"] == ["Adapt to and denoise the full 96×80 photo"]
+    app.button(key="your-photo:full-size").click().run(timeout=300)
+    assert not app.exception
+    stored = app.session_state["your-photo:full"]
+    assert load_image(stored["png"], channels=1).shape == (80, 96, 1)
+    assert "steps" in stored["note"] and any(caption.value.startswith("Full size: ") for caption in app.caption)
 
 
 @needs_weights
