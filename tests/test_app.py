@@ -198,15 +198,21 @@ def test_your_photo_page_denoises_an_upload(app):
     assert "Removed: photo" in charts and "Removed noise: standard deviation" in charts  # map and histogram
 
 
-def grainy_photo() -> tuple[bytes, np.ndarray]:
-    """A 96x80 gray crop with noise of sigma 15, as PNG bytes and as the array they decode to."""
+def upload_downscaled_photo(app: AppTest, monkeypatch) -> np.ndarray:
+    """Your photo with a 96x80 gray upload (noise of sigma 15) and the page's size cut to 48, so the
+    page works on a downscaled copy; returns the upload as it decodes."""
+    import dashboard.tools
     from denoiser.noise import GaussianNoise
 
+    monkeypatch.setattr(dashboard.tools, "MAX_PHOTO_SIDE", 48)
     clean = sample_photo("camera", 1)[100:180, 200:296]
     pixels = np.round(GaussianNoise(225.0).apply(clean, np.random.default_rng(0))[..., 0] * 255).astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue(), pixels[..., None].astype(np.float32) / 255
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("grainy.png", buffer.getvalue(), "image/png"))
+    app.run()
+    return pixels[..., None].astype(np.float32) / 255
 
 
 def test_full_size_noise_level_scales_the_choice_by_the_estimates():
@@ -225,11 +231,7 @@ def test_your_photo_page_denoises_a_downscaled_photo_at_full_size_on_request(app
     from denoiser.noise_level import estimate_sigma
     from denoiser.pretrained import load_pretrained
 
-    monkeypatch.setattr(dashboard.tools, "MAX_PHOTO_SIDE", 48)
-    data, full = grainy_photo()
-    open_page(app, "your-photo")
-    app.file_uploader(key="your-photo:upload").set_value(("grainy.png", data, "image/png"))
-    app.run()
+    full = upload_downscaled_photo(app, monkeypatch)
     app.button(key="your-photo:denoise").click().run()
     outcome = app.session_state["your-photo:outcome"]
     assert outcome["denoised"].shape == (40, 48, 1)  # the page's size
@@ -252,14 +254,9 @@ def test_your_photo_page_denoises_a_downscaled_photo_at_full_size_on_request(app
 
 @needs_weights
 def test_your_photo_page_adapts_again_to_the_full_size_of_a_downscaled_photo(app, monkeypatch):
-    import dashboard.tools
     from denoiser.images import load_image
 
-    monkeypatch.setattr(dashboard.tools, "MAX_PHOTO_SIDE", 48)
-    data, _ = grainy_photo()
-    open_page(app, "your-photo")
-    app.file_uploader(key="your-photo:upload").set_value(("grainy.png", data, "image/png"))
-    app.run()
+    upload_downscaled_photo(app, monkeypatch)
     app.button(key="your-photo:adapt").click().run(timeout=300)
     assert "steps" in app.session_state["your-photo:outcome"]["adaptation"]
     assert [b.label for b in app.button if b.key == "your-photo:full-size"] == ["Adapt to and denoise the full 96×80 photo"]
