@@ -137,11 +137,19 @@ def heatmap_figure(values: np.ndarray, title: str, diverging: bool) -> go.Figure
 def noise_histograms(removed: np.ndarray, added: np.ndarray, bins: int = 81) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(bin centres, removed counts, added counts) on shared bins symmetric around 0, 0..255 scale."""
     removed, added = np.ravel(removed), np.ravel(added)
-    limit = max(1.0, float(np.percentile(np.abs(np.concatenate([removed, added])), 99.5)))
-    edges = np.linspace(-limit, limit, bins + 1)
-    removed_counts, _ = np.histogram(np.clip(removed, -limit, limit), edges)
-    added_counts, _ = np.histogram(np.clip(added, -limit, limit), edges)
-    return (edges[:-1] + edges[1:]) / 2, removed_counts, added_counts
+    edges = _symmetric_edges(np.concatenate([removed, added]), bins)
+    return (edges[:-1] + edges[1:]) / 2, _counts(removed, edges), _counts(added, edges)
+
+
+def _symmetric_edges(values: np.ndarray, bins: int, least: float = 1.0) -> np.ndarray:
+    """Bin edges from -limit to limit, the limit covering 99.5% of |values| and at least `least`."""
+    limit = max(least, float(np.percentile(np.abs(values), 99.5)))
+    return np.linspace(-limit, limit, bins + 1)
+
+
+def _counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Histogram counts, with values beyond the edges counted in the end bins."""
+    return np.histogram(np.clip(values, edges[0], edges[-1]), edges)[0]
 
 
 def noise_histogram_figure(removed: np.ndarray, added: np.ndarray) -> go.Figure:
@@ -164,14 +172,9 @@ def removed_noise_histogram(removed: np.ndarray, sigma: float, bins: int = 81) -
     symmetric around 0, 0..255 scale. With no clean image, the removed noise should look like the
     noise the photo is thought to have: a wider or lopsided histogram means detail was removed."""
     removed = np.ravel(removed)
-    limit = max(1.0, 3.0 * sigma, float(np.percentile(np.abs(removed), 99.5)))
-    edges = np.linspace(-limit, limit, bins + 1)
-    counts, _ = np.histogram(np.clip(removed, -limit, limit), edges)
-    if sigma > 0:
-        expected = removed.size * np.diff(special.ndtr(edges / sigma))
-    else:
-        expected = np.zeros(bins)
-    return (edges[:-1] + edges[1:]) / 2, counts, expected
+    edges = _symmetric_edges(removed, bins, least=max(1.0, 3.0 * sigma))
+    expected = removed.size * np.diff(special.ndtr(edges / sigma)) if sigma > 0 else np.zeros(bins)
+    return (edges[:-1] + edges[1:]) / 2, _counts(removed, edges), expected
 
 
 def removed_noise_figure(removed: np.ndarray, sigma: float) -> go.Figure:

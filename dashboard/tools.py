@@ -162,7 +162,7 @@ def render_photo_page() -> None:
                     key=f"{scope}:removed-histogram")
     st.download_button("Denoised PNG", encode_png(outcome["denoised"]), "denoised.png", "image/png",
                        key=f"{scope}:download", on_click="ignore")
-    if full.shape != photo.shape and (outcome.get("identity"), outcome["kind"]) == (identity, key):  # this photo's
+    if full.shape != photo.shape and (outcome["identity"], outcome["kind"]) == (identity, key):  # this photo's
         full_resolution_download(scope, bundled.model, full, outcome, identity)
 
 
