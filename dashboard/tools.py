@@ -190,9 +190,11 @@ def full_resolution_download(scope: str, model, full: np.ndarray, outcome: dict,
     stored = st.session_state.get(f"{scope}:full")
     if stored is None or stored["for"] != wanted:
         verb = "Adapt to and denoise" if adapting else "Denoise"
-        if not st.button(f"{verb} the full {width}×{height} photo", key=f"{scope}:full-size",
-                         help="The same model and settings on every pixel of the original, in tiles."):
+        place = st.empty()  # the button gives way to its result
+        if not place.button(f"{verb} the full {width}×{height} photo", key=f"{scope}:full-size",
+                            help="The same model and settings on every pixel of the original, in tiles."):
             return
+        place.empty()
         sigma = full_size_sigma(outcome["sigma"], outcome["estimates"][0], estimate_sigma(full))
         started = time.perf_counter()
         if adapting:
