@@ -204,9 +204,11 @@ class TrainingChoice:
 
 
 def model_to_train(base: ModelConfig, architecture: str, hidden: int) -> ModelConfig:
-    """The bundled (or scenario's) design with the chosen network and size; the row LSTM is the
-    original notebook's network, one layer that reads R, G and B together, not opponent planes."""
-    model = replace(base, architecture=architecture, hidden=hidden)
+    """The bundled (or scenario's) design with the chosen network and size, for training from
+    scratch; the row LSTM is the original notebook's network, one layer that reads R, G and B
+    together, not opponent planes. One network, no low-noise specialist: the page trains at one
+    noise level."""
+    model = replace(base, architecture=architecture, hidden=hidden, specialist_below=0.0)
     return replace(model, opponent_colors=False, depth=1) if architecture == "row" else model
 
 
@@ -252,7 +254,8 @@ def choose_training(scope: str, scenario: Scenario, bundled: Checkpoint | None, 
     model = model_to_train(bundled_config or scenario.model, architecture, int(hidden))
     config = replace(base, epochs=int(epochs), batch_size=int(batch), learning_rate=float(learning_rate),
                      split=split, seed=seed, threads=TORCH_THREADS, time_budget=float(time_limit) or None)
-    return TrainingChoice(preset, model, bool(from_bundled and matches), config)
+    from_bundled = bool(from_bundled and matches)
+    return TrainingChoice(preset, bundled_config if from_bundled else model, from_bundled, config)
 
 
 # --- results -------------------------------------------------------------------------------------

@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, help="torch threads per process (default: the node's cores, shared)")
     train.add_argument("--float32", action="store_true",
                        help="no mixed precision (by default float16 on GPUs, bfloat16 on CPUs with native support)")
+    train.add_argument("--specialize-below", type=float, metavar="SIGMA",
+                       help="with --init: add a copy of the model for noise levels below SIGMA and train only that "
+                            "copy, on those levels (the rest keeps the --init model)")
     train.add_argument("--balance-noise-levels", action="store_true",
                        help="weight each patch's error by 1 / (sigma^2 + 10^2) so low noise levels count as much as high ones")
     train.set_defaults(run=run_train)
@@ -240,7 +243,7 @@ def _starting_model(args, scenario, target: Path):
     from dataclasses import replace
 
     from .checkpoint import load_checkpoint, read_payload
-    from .models import build_model, deepen, opponent_colors
+    from .models import build_model, deepen, opponent_colors, specialize
 
     if args.depth is not None and args.depth < 1:
         raise DenoiserError(f"--depth must be at least 1, not {args.depth}.")
@@ -251,9 +254,12 @@ def _starting_model(args, scenario, target: Path):
         if resume is None:
             raise DenoiserError(f"Nothing to resume: {target} is missing or holds no training state.")
         model = load_checkpoint(target).model
-        asked = {"hidden": args.hidden, "features": args.features, "depth": args.depth, "architecture": args.architecture}
-        changed = [f"--{k} {v} (it has {getattr(model.config, k)})" for k, v in asked.items()
-                   if v and v != getattr(model.config, k)]
+        asked = {"hidden": ("hidden", args.hidden), "features": ("features", args.features),
+                 "depth": ("depth", args.depth), "architecture": ("architecture", args.architecture),
+                 "specialize-below": ("specialist_below", args.specialize_below)}
+        changed = [f"--{flag} {v:g} (it has {getattr(model.config, k):g})" if isinstance(v, float)
+                   else f"--{flag} {v} (it has {getattr(model.config, k)})"
+                   for flag, (k, v) in asked.items() if v and v != getattr(model.config, k)]
         if changed:
             raise DenoiserError(f"--resume continues the model in {target} as it is: leave out {', '.join(changed)}.")
         return model, resume
@@ -261,7 +267,8 @@ def _starting_model(args, scenario, target: Path):
         start = load_checkpoint(args.init).model
         if scenario.model.opponent_colors and start.config.channels == 1:
             start = opponent_colors(start)  # a gray model starts the color one
-        size = {field: getattr(start.config, field) for field in ("architecture", "hidden", "depth", "features")}
+        size = {field: getattr(start.config, field)
+                for field in ("architecture", "hidden", "depth", "features", "specialist_below")}
         if start.config != replace(scenario.model, **size):
             raise DenoiserError(f"{args.init} holds a model for other inputs than {scenario.key} "
                                 "(channels, noise level or impulse mask); start from one of its own.")
@@ -273,7 +280,14 @@ def _starting_model(args, scenario, target: Path):
                 start = deepen(start, args.depth)
             except ValueError as error:
                 raise DenoiserError(f"--depth {args.depth} with --init: {error}") from None
+        if args.specialize_below is not None:
+            try:
+                start = specialize(start, args.specialize_below)
+            except ValueError as error:
+                raise DenoiserError(f"--specialize-below {args.specialize_below:g}: {error}") from None
         return start, None
+    if args.specialize_below is not None:
+        raise DenoiserError("--specialize-below adds a copy of a trained model: give it with --init.")
     overrides = {k: v for k, v in (("hidden", args.hidden), ("features", args.features),
                                    ("depth", args.depth), ("architecture", args.architecture)) if v}
     return build_model(replace(scenario.model, **overrides)), None

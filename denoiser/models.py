@@ -9,6 +9,8 @@ the noise and subtract it).
 - `OpponentColorDenoiser`: color as three decorrelated planes (luminance and two colour
   differences, as CBM3D works) through one shared single-channel network, so a gray model
   denoises color and all its training serves both.
+- `NoiseLevelSplit`: a small family, two copies of one network, the second fine-tuned for faint
+  noise; each image goes to one of them by its noise level.
 
 Optional conditioning channels: a constant noise-level map (as FFDNet does, so one model serves
 many sigmas) and an impulse mask (pixels at exactly 0 or 1 outside black or white areas, for
@@ -19,6 +21,7 @@ network refines that first guess, which matters most when most pixels are impuls
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -41,6 +44,10 @@ class ModelConfig:
     """Fill the masked pixels from clean neighbours before the network (needs `impulse_mask`)."""
     opponent_colors: bool = False
     """Color only: denoise opponent-colour planes with one shared single-channel network."""
+    specialist_below: float = 0.0
+    """If above 0, a second copy of the network serves the noise levels below this sigma (0..255
+    scale, the level the network is given), so a small network need not split itself between
+    faint and heavy noise (`NoiseLevelSplit`)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -54,6 +61,9 @@ def build_model(config: ModelConfig) -> nn.Module:
         if config.channels != 3:
             raise ValueError("opponent_colors needs 3 channels.")
         return OpponentColorDenoiser(config, build_model(replace(config, channels=1, opponent_colors=False)))
+    if config.specialist_below > 0:
+        general = replace(config, specialist_below=0.0)
+        return NoiseLevelSplit(config, build_model(general), build_model(general))
     if config.architecture == "renet":
         return ReNetDenoiser(config)
     if config.architecture == "row":
@@ -219,6 +229,61 @@ class OpponentColorDenoiser(nn.Module):
         planes = to_opponent(noisy).reshape(batch * 3, 1, height, width)
         level = None if sigma is None else (sigma.view(-1, 1) * OPPONENT_NOISE_SCALE.to(sigma)).reshape(-1)
         return from_opponent(self.plane(planes, level).reshape(batch, 3, height, width))
+
+
+class NoiseLevelSplit(nn.Module):
+    """Two networks of one design: `low` for the noise levels below `config.specialist_below`,
+    `general` for the rest (and when no level is given). Each sample goes to one of them."""
+
+    def __init__(self, config: ModelConfig, general: nn.Module, low: nn.Module):
+        super().__init__()
+        self.config = config
+        self.general = general
+        self.low = low
+
+    def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
+        if sigma is None:
+            return self.general(noisy)
+        low = sigma * 255.0 < self.config.specialist_below
+        if bool(low.all()):
+            return self.low(noisy, sigma)
+        if not bool(low.any()):
+            return self.general(noisy, sigma)
+        out = torch.empty_like(noisy)
+        out[low] = self.low(noisy[low], sigma[low])
+        out[~low] = self.general(noisy[~low], sigma[~low])
+        return out
+
+
+def specialize(model: nn.Module, below: float) -> nn.Module:
+    """`model` as the general half of a `NoiseLevelSplit` whose low-noise half starts as a copy of
+    it: it computes exactly what `model` computes until training on low noise moves the copy."""
+    if below <= 0:
+        raise ValueError("the specialist's noise level must be above 0.")
+    if isinstance(model, OpponentColorDenoiser):
+        return opponent_colors(specialize(model.plane, below))
+    if low_noise_split(model) is not None:
+        raise ValueError("the model already has a low-noise specialist.")
+    if not model.config.noise_map:
+        raise ValueError("only a model given the noise level can route by it.")
+    config = replace(model.config, specialist_below=float(below))
+    return NoiseLevelSplit(config, model, copy.deepcopy(model))
+
+
+def low_noise_split(model: nn.Module) -> NoiseLevelSplit | None:
+    """The `NoiseLevelSplit` inside `model` (a color model holds it as its plane network), if any."""
+    plane = model.plane if isinstance(model, OpponentColorDenoiser) else model
+    return plane if isinstance(plane, NoiseLevelSplit) else None
+
+
+def specialist_reach(model: nn.Module) -> float:
+    """The input sigma (0..255) below which some of the input goes to the low-noise specialist: its
+    threshold, or for a color model the sigma whose least-scaled opponent plane reaches it."""
+    split = low_noise_split(model)
+    if split is None:
+        return 0.0
+    least_scale = float(OPPONENT_NOISE_SCALE.min()) if isinstance(model, OpponentColorDenoiser) else 1.0
+    return split.config.specialist_below / least_scale
 
 
 def opponent_colors(plane: nn.Module) -> OpponentColorDenoiser:

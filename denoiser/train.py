@@ -22,6 +22,7 @@ from torch import nn
 from .data import PatchStream, augment, patch_batch, random_patch
 from .inference import denoise
 from .metrics import mse_255, psnr
+from .models import low_noise_split, specialist_reach
 from .noise import NoiseModel
 from .scenarios import Scenario
 from .splits import PixelSplit, SplitMasks
@@ -261,6 +262,11 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
     from .distributed import World, describe_rank, fingerprint, gather, mean, split_batch, wrap
 
     world = world or World()
+    split = low_noise_split(model)
+    if split is not None:  # a split model trains its low-noise specialist only, on the levels it serves
+        split.general.requires_grad_(False)
+        low, high = scenario.training_sigma
+        scenario = replace(scenario, training_sigma=(low, min(high, specialist_reach(model))))
     set_threads(config.threads or world.cpu_threads)
     torch.manual_seed(config.seed)
     micro_batch = split_batch(config.batch_size, world.size, config.accumulate)

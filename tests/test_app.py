@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from apptest_tools import TIMEOUT, open_page, started_app
 
 from dashboard.ui import NOTEBOOK_PRESET
-from denoiser.pretrained import pretrained_path
+from denoiser.pretrained import load_pretrained, pretrained_path
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
 
@@ -163,6 +163,8 @@ def test_the_notebook_network_reads_rgb_together_and_the_bundled_design_keeps_it
     gray = SCENARIOS["gray-gaussian"].model  # the bundled Gaussian designs have two sweep blocks
     assert gray.depth == color.depth == 2
     assert model_to_train(gray, "row", 32).depth == 1 and model_to_train(gray, "renet", 32) == gray
+    bundled = load_pretrained("gray-gaussian").config  # from scratch: one network, not its low-noise specialist
+    assert bundled.specialist_below > 0 and model_to_train(bundled, "renet", 32) == replace(bundled, specialist_below=0)
 
 
 def test_results_and_settings_survive_a_page_switch(app):
@@ -229,7 +231,6 @@ def test_your_photo_page_denoises_a_downscaled_photo_at_full_size_on_request(app
     from denoiser.images import load_image
     from denoiser.inference import denoise
     from denoiser.noise_level import estimate_sigma
-    from denoiser.pretrained import load_pretrained
 
     full = upload_downscaled_photo(app, monkeypatch)
     app.button(key="your-photo:denoise").click().run()
@@ -270,7 +271,6 @@ def test_your_photo_page_adapts_again_to_the_full_size_of_a_downscaled_photo(app
 @needs_weights
 def test_your_photo_page_self_ensemble_averages_eight_views(app):
     from denoiser.inference import denoise_ensemble
-    from denoiser.pretrained import load_pretrained
 
     open_page(app, "your-photo")
     app.file_uploader(key="your-photo:upload").set_value(("photo.png", png_bytes(size=(40, 56)), "image/png"))

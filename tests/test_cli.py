@@ -116,6 +116,20 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     torch.testing.assert_close(deeper.model(probe, torch.tensor([0.1])),
                                load_checkpoint(checkpoint).model(probe, torch.tensor([0.1])), atol=1e-4, rtol=0)
 
+    # --specialize-below with --init adds a low-noise copy and trains only that copy.
+    result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 2, "--out", tmp_path / "low",
+                 "--batch-size", 2, "--patch-size", 16, "--lr", 1e-2, "--init", checkpoint, "--specialize-below", 20)
+    assert result.returncode == 0, result.stderr
+    split = load_checkpoint(tmp_path / "low" / "gray-gaussian.pt")
+    assert split.config.specialist_below == 20.0
+    first = load_checkpoint(checkpoint).model.state_dict()
+    for key, value in first.items():
+        torch.testing.assert_close(split.model.general.state_dict()[key], value, atol=0, rtol=0)
+    assert any(not torch.equal(split.model.low.state_dict()[key], value) for key, value in first.items())
+    result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 3, "--out", tmp_path / "low",
+                 "--batch-size", 2, "--patch-size", 16, "--resume", "--specialize-below", 10)
+    assert result.returncode != 0 and "--specialize-below 10 (it has 20)" in result.stderr
+
     # A gray model starts the color one: its network, shared by the three opponent planes.
     color_data = tmp_path / "color"
     color_data.mkdir()
@@ -148,6 +162,11 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
                    "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--hidden", 64], "only --depth can grow"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
                    "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--depth", 0], "--depth must be at least 1"),
+    (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
+                   "--specialize-below", 20], "give it with --init"),
+    (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-salt-pepper", "--steps", 1, "--out", t / "r",
+                   "--init", ROOT / "denoiser" / "weights" / "gray-salt-pepper.pt", "--specialize-below", 20],
+     "only a model given the noise level"),
 ])
 def test_errors_are_one_line_without_traceback_or_output(tmp_path, photo, make_args, message):
     (tmp_path / "junk.png").write_bytes(b"this is not an image")

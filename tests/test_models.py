@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from denoiser.models import (OPPONENT_NOISE_SCALE, ModelConfig, build_model, count_parameters, deepen,
-                             fill_impulses, from_opponent, impulse_mask, opponent_colors, to_opponent)
+                             fill_impulses, from_opponent, impulse_mask, low_noise_split, opponent_colors,
+                             specialist_reach, specialize, to_opponent)
 from denoiser.noise import SaltPepperNoise
 
 
@@ -156,3 +157,46 @@ def test_deepen_refuses_to_shrink_or_another_architecture():
         deepen(build_model(ModelConfig(hidden=8, features=8, depth=2)), 1)
     with pytest.raises(ValueError, match="renet"):
         deepen(build_model(ModelConfig(architecture="row", hidden=8)), 2)
+
+
+def _trained_looking(model):
+    for parameter in model.parameters():  # not a fresh model's small weights
+        parameter.data.normal_(0, 0.3)
+    return model
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_specialize_starts_as_the_model_and_routes_each_sample_by_its_noise_level(channels):
+    torch.manual_seed(0)
+    plane = _trained_looking(build_model(ModelConfig(hidden=8, features=8))).eval()
+    model = opponent_colors(plane) if channels == 3 else plane
+    split = specialize(model, 20.0)
+    noisy, sigma = torch.rand(3, channels, 12, 15), torch.tensor([5.0, 30.0, 12.0]) / 255
+    torch.testing.assert_close(split(noisy, sigma), model(noisy, sigma), atol=1e-5, rtol=0)
+    assert count_parameters(split) == 2 * count_parameters(model)
+
+    halves = low_noise_split(split)
+    _trained_looking(halves.low)  # the specialist moves away from the general network
+    if channels == 1:
+        for i, level in enumerate(sigma):
+            half = halves.low if level * 255 < 20 else halves.general
+            other = halves.general if half is halves.low else halves.low
+            routed = split(noisy, sigma)[i]
+            torch.testing.assert_close(routed, half(noisy[i:i + 1], level[None])[0], atol=1e-4, rtol=0)
+            assert (routed - other(noisy[i:i + 1], level[None])[0]).abs().max() > 0.01
+        torch.testing.assert_close(split(noisy), halves.general(noisy))  # no level given: the general one
+    else:  # each opponent plane goes by its own level, sigma times its row's length
+        assert specialist_reach(split) == pytest.approx(20.0 / float(OPPONENT_NOISE_SCALE.min()))
+    rebuilt = build_model(split.config)  # what a checkpoint loads: same weights, same result
+    rebuilt.load_state_dict(split.state_dict())
+    torch.testing.assert_close(rebuilt.eval()(noisy, sigma), split(noisy, sigma))
+
+
+def test_specialize_refuses_a_model_without_noise_level_or_a_second_specialist():
+    with pytest.raises(ValueError, match="noise level"):
+        specialize(build_model(ModelConfig(hidden=8, features=8, noise_map=False, impulse_mask=True)), 20)
+    with pytest.raises(ValueError, match="already"):
+        specialize(specialize(build_model(ModelConfig(hidden=8, features=8)), 20), 10)
+    with pytest.raises(ValueError, match="above 0"):
+        specialize(build_model(ModelConfig(hidden=8, features=8)), 0)
+    assert low_noise_split(build_model(ModelConfig(hidden=8, features=8))) is None

@@ -4,7 +4,7 @@ import torch
 
 from denoiser.inference import denoise
 from denoiser.metrics import psnr
-from denoiser.models import ModelConfig, build_model
+from denoiser.models import ModelConfig, build_model, low_noise_split, specialize
 from denoiser.noise import GaussianNoise
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
@@ -141,6 +141,24 @@ def test_corpus_training_learns_to_denoise():
                               CorpusConfig(steps=80, batch_size=4, patch_size=24, learning_rate=3e-3, threads=2))
     assert len(history) == 80
     assert psnr(held_out, denoise(model, noisy, 25.0)) > max(before, psnr(held_out, noisy)) + 0.5
+
+
+def test_corpus_training_of_a_split_model_trains_only_its_specialist_on_its_noise_levels():
+    images = [np.ascontiguousarray(sample_photo("astronaut", 1)[::8, ::8])]
+    torch.manual_seed(0)
+    model = specialize(build_model(ModelConfig(hidden=8, features=8)), 15.0)
+    halves = low_noise_split(model)
+    general = {k: v.clone() for k, v in halves.general.state_dict().items()}
+    low = {k: v.clone() for k, v in halves.low.state_dict().items()}
+    levels = []
+    halves.low.register_forward_pre_hook(lambda module, inputs: levels.append(inputs[1] * 255))
+    train_on_corpus(model, images, SCENARIOS["gray-gaussian"],  # its levels reach 55
+                    CorpusConfig(steps=6, batch_size=8, patch_size=16, learning_rate=1e-2, threads=1))
+    assert len(levels) == 6  # every batch went to the specialist alone
+    assert float(torch.cat(levels).max()) < 15.0
+    for key, value in halves.general.state_dict().items():
+        torch.testing.assert_close(value, general[key], atol=0, rtol=0)
+    assert any(not torch.equal(value, low[key]) for key, value in halves.low.state_dict().items())
 
 
 def test_balanced_loss_weighs_a_low_noise_patch_above_a_high_noise_one():
