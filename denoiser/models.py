@@ -22,6 +22,7 @@ network refines that first guess, which matters most when most pixels are impuls
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -258,8 +259,8 @@ class NoiseLevelSplit(nn.Module):
 def specialize(model: nn.Module, below: float) -> nn.Module:
     """`model` as the general half of a `NoiseLevelSplit` whose low-noise half starts as a copy of
     it: it computes exactly what `model` computes until training on low noise moves the copy."""
-    if below <= 0:
-        raise ValueError("the specialist's noise level must be above 0.")
+    if not math.isfinite(below) or below <= 0:
+        raise ValueError("the specialist's noise level must be a number above 0.")
     if isinstance(model, OpponentColorDenoiser):
         return opponent_colors(specialize(model.plane, below))
     if low_noise_split(model) is not None:

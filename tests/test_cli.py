@@ -167,6 +167,9 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-salt-pepper", "--steps", 1, "--out", t / "r",
                    "--init", ROOT / "denoiser" / "weights" / "gray-salt-pepper.pt", "--specialize-below", 20],
      "only a model given the noise level"),
+    (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
+                   "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--specialize-below", "nan"],
+     "must be a number above 0"),
 ])
 def test_errors_are_one_line_without_traceback_or_output(tmp_path, photo, make_args, message):
     (tmp_path / "junk.png").write_bytes(b"this is not an image")
