@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--specialize-below", type=float, metavar="SIGMA",
                        help="with --init: add a copy of the model for noise levels below SIGMA and train only that "
                             "copy, on those levels (the rest keeps the --init model)")
+    train.add_argument("--low-from", metavar="CHECKPOINT",
+                       help="with --specialize-below: start the copy from this checkpoint's low-noise specialist "
+                            "(or its network if it has none) instead of the --init model")
     train.add_argument("--balance-noise-levels", action="store_true",
                        help="weight each patch's error by 1 / (sigma^2 + 10^2) so low noise levels count as much as high ones")
     train.set_defaults(run=run_train)
@@ -197,8 +200,9 @@ def run_train(args) -> None:
                 "world_size": world.size, "precision": precision_name(world.device, config.mixed_precision),
                 "config": {k: getattr(config, k) for k in config.__dataclass_fields__}}
     if args.init:  # a second stage of training: which weights it started from
-        metadata["init"] = {"file": Path(args.init).name,
-                            "sha256": hashlib.sha256(Path(args.init).read_bytes()).hexdigest()[:16]}
+        metadata["init"] = _file_record(args.init)
+    if args.low_from:  # and where its low-noise specialist started
+        metadata["low_from"] = _file_record(args.low_from)
     first = resume["step"] if resume else 0
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "train_log.jsonl" if world.is_main else os.devnull
@@ -238,18 +242,25 @@ def run_train(args) -> None:
         print(f"wrote {target} at step {max(first, steps)} ({world.size} process(es))")
 
 
+def _file_record(path: str) -> dict:
+    """A file's name and the start of its SHA-256, enough to tell which weights a stage started from."""
+    return {"file": Path(path).name, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]}
+
+
 def _starting_model(args, scenario, target: Path):
     """The model to train and, with --resume, the training state saved beside its weights."""
     from dataclasses import replace
 
     from .checkpoint import load_checkpoint, read_payload
-    from .models import build_model, deepen, opponent_colors, specialize
+    from .models import build_model, deepen, low_noise_network, opponent_colors, specialize
 
     if args.depth is not None and args.depth < 1:
         raise DenoiserError(f"--depth must be at least 1, not {args.depth}.")
+    if args.low_from and args.specialize_below is None:
+        raise DenoiserError("--low-from starts the copy that --specialize-below adds: give both.")
     if args.resume:
-        if args.init:
-            raise DenoiserError("--resume carries on from the checkpoint in --out; leave out --init.")
+        if args.init or args.low_from:
+            raise DenoiserError("--resume carries on from the checkpoint in --out; leave out --init and --low-from.")
         resume = read_payload(target).get("training") if target.is_file() else None
         if resume is None:
             raise DenoiserError(f"Nothing to resume: {target} is missing or holds no training state.")
@@ -281,8 +292,9 @@ def _starting_model(args, scenario, target: Path):
             except ValueError as error:
                 raise DenoiserError(f"--depth {args.depth} with --init: {error}") from None
         if args.specialize_below is not None:
+            low = low_noise_network(load_checkpoint(args.low_from).model) if args.low_from else None
             try:
-                start = specialize(start, args.specialize_below)
+                start = specialize(start, args.specialize_below, low)
             except ValueError as error:
                 raise DenoiserError(f"--specialize-below {args.specialize_below:g}: {error}") from None
         return start, None

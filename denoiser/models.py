@@ -256,19 +256,32 @@ class NoiseLevelSplit(nn.Module):
         return out
 
 
-def specialize(model: nn.Module, below: float) -> nn.Module:
+def specialize(model: nn.Module, below: float, start: nn.Module | None = None) -> nn.Module:
     """`model` as the general half of a `NoiseLevelSplit` whose low-noise half starts as a copy of
-    it: it computes exactly what `model` computes until training on low noise moves the copy."""
+    it: it computes exactly what `model` computes until training on low noise moves the copy.
+    `start`, a single-channel network of the same design (see `low_noise_network`), begins the
+    low-noise half instead: a specialist trained elsewhere, say a gray one for a color model."""
     if not math.isfinite(below) or below <= 0:
         raise ValueError("the specialist's noise level must be a number above 0.")
     if isinstance(model, OpponentColorDenoiser):
-        return opponent_colors(specialize(model.plane, below))
+        return opponent_colors(specialize(model.plane, below, start))
     if low_noise_split(model) is not None:
         raise ValueError("the model already has a low-noise specialist.")
     if not model.config.noise_map:
         raise ValueError("only a model given the noise level can route by it.")
+    if start is not None and start.config != model.config:
+        raise ValueError("the specialist to start from is not of the same design as the model's network.")
     config = replace(model.config, specialist_below=float(below))
-    return NoiseLevelSplit(config, model, copy.deepcopy(model))
+    return NoiseLevelSplit(config, model, copy.deepcopy(model if start is None else start))
+
+
+def low_noise_network(model: nn.Module) -> nn.Module:
+    """The single-channel network that serves `model`'s lowest noise levels: its low-noise
+    specialist if it has one, else its network (a color model's plane network)."""
+    split = low_noise_split(model)
+    if split is not None:
+        return split.low
+    return model.plane if isinstance(model, OpponentColorDenoiser) else model
 
 
 def low_noise_split(model: nn.Module) -> NoiseLevelSplit | None:

@@ -130,6 +130,20 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
                  "--batch-size", 2, "--patch-size", 16, "--resume", "--specialize-below", 10)
     assert result.returncode != 0 and "--specialize-below 10 (it has 20)" in result.stderr
 
+    # --low-from starts that copy from another run's low-noise specialist; the general half is --init's.
+    result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 1, "--out", tmp_path / "paired",
+                 "--batch-size", 1, "--patch-size", 16, "--lr", 1e-9, "--init", checkpoint, "--specialize-below", 20,
+                 "--low-from", tmp_path / "low" / "gray-gaussian.pt")
+    assert result.returncode == 0, result.stderr
+    paired = load_checkpoint(tmp_path / "paired" / "gray-gaussian.pt")
+    for key, value in split.model.low.state_dict().items():
+        torch.testing.assert_close(paired.model.low.state_dict()[key], value, atol=1e-5, rtol=0)
+        torch.testing.assert_close(paired.model.general.state_dict()[key], first[key], atol=0, rtol=0)
+    assert paired.metadata["low_from"]["file"] == "gray-gaussian.pt"
+    result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 1, "--out", tmp_path / "mismatch",
+                 "--init", checkpoint, "--specialize-below", 20, "--low-from", ROOT / "denoiser" / "weights" / "gray-gaussian.pt")
+    assert result.returncode != 0 and "same design" in result.stderr  # a hidden-32 specialist for a hidden-8 model
+
     # A gray model starts the color one: its network, shared by the three opponent planes.
     color_data = tmp_path / "color"
     color_data.mkdir()
@@ -141,6 +155,15 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     assert color.config.channels == 3 and color.config.opponent_colors and color.config.hidden == 8
     for key, value in load_checkpoint(checkpoint).model.state_dict().items():
         torch.testing.assert_close(color.model.plane.state_dict()[key], value, atol=1e-5, rtol=0)
+    # ... and the gray low-noise specialist can start the color one's.
+    result = cli("train", "--data", color_data, "--scenario", "color-gaussian", "--steps", 1, "--out", tmp_path / "color-low",
+                 "--batch-size", 1, "--patch-size", 16, "--lr", 1e-9, "--init", tmp_path / "color-run" / "color-gaussian.pt",
+                 "--specialize-below", 12, "--low-from", tmp_path / "low" / "gray-gaussian.pt")
+    assert result.returncode == 0, result.stderr
+    color_low = load_checkpoint(tmp_path / "color-low" / "color-gaussian.pt")
+    assert color_low.config.specialist_below == 12.0 and color_low.config.channels == 3
+    for key, value in split.model.low.state_dict().items():
+        torch.testing.assert_close(color_low.model.plane.low.state_dict()[key], value, atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("make_args, message", [
@@ -170,6 +193,9 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
                    "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--specialize-below", "nan"],
      "must be a number above 0"),
+    (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
+                   "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt",
+                   "--low-from", ROOT / "denoiser" / "weights" / "gray-gaussian.pt"], "give both"),
 ])
 def test_errors_are_one_line_without_traceback_or_output(tmp_path, photo, make_args, message):
     (tmp_path / "junk.png").write_bytes(b"this is not an image")

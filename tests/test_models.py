@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from denoiser.models import (OPPONENT_NOISE_SCALE, ModelConfig, build_model, count_parameters, deepen,
-                             fill_impulses, from_opponent, impulse_mask, low_noise_split, opponent_colors,
-                             specialist_reach, specialize, to_opponent)
+                             fill_impulses, from_opponent, impulse_mask, low_noise_network, low_noise_split,
+                             opponent_colors, specialist_reach, specialize, to_opponent)
 from denoiser.noise import SaltPepperNoise
 
 
@@ -190,6 +190,27 @@ def test_specialize_starts_as_the_model_and_routes_each_sample_by_its_noise_leve
     rebuilt = build_model(split.config)  # what a checkpoint loads: same weights, same result
     rebuilt.load_state_dict(split.state_dict())
     torch.testing.assert_close(rebuilt.eval()(noisy, sigma), split(noisy, sigma))
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_specialize_can_start_the_specialist_from_another_trained_network(channels):
+    torch.manual_seed(0)
+    plane = _trained_looking(build_model(ModelConfig(hidden=8, features=8))).eval()
+    model = opponent_colors(plane) if channels == 3 else plane
+    elsewhere = specialize(_trained_looking(build_model(ModelConfig(hidden=8, features=8))), 20.0)
+    split = specialize(model, 12.0, low_noise_network(elsewhere))
+    halves = low_noise_split(split)
+    assert halves.general is plane and halves.low is not elsewhere.low  # a copy: training one leaves the other
+    for key, value in elsewhere.low.state_dict().items():
+        assert torch.equal(halves.low.state_dict()[key], value)
+    noisy, sigma = torch.rand(2, 1, 12, 15), torch.tensor([5.0, 30.0]) / 255
+    if channels == 1:  # low levels go to the borrowed specialist, the rest to the model
+        torch.testing.assert_close(split(noisy[:1], sigma[:1]), elsewhere.low(noisy[:1], sigma[:1]))
+        torch.testing.assert_close(split(noisy[1:], sigma[1:]), plane(noisy[1:], sigma[1:]))
+    assert low_noise_network(split) is halves.low
+    assert low_noise_network(model) is plane  # no specialist: the network itself
+    with pytest.raises(ValueError, match="same design"):
+        specialize(model, 12.0, build_model(ModelConfig(hidden=16, features=8)))
 
 
 def test_specialize_refuses_a_model_without_noise_level_or_a_second_specialist():

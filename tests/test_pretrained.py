@@ -27,9 +27,9 @@ def test_each_scenario_ships_small_weights_of_its_own(key):
     checkpoint = load_pretrained(key)
     assert checkpoint.metadata["scenario"] == key
     assert checkpoint.config.channels == SCENARIOS[key].channels
-    # The scenario's network; the gray Gaussian file also holds a copy of it for faint noise.
+    # The scenario's network; the Gaussian files also hold a second one of that design for faint noise.
     assert replace(checkpoint.config, specialist_below=0.0) == SCENARIOS[key].model
-    assert (checkpoint.config.specialist_below > 0) == (key == "gray-gaussian")
+    assert (checkpoint.config.specialist_below > 0) == (key in ("gray-gaussian", "color-gaussian"))
 
 
 @pytest.mark.parametrize("key, noise, photos, gain", TARGETS)

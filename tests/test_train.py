@@ -187,6 +187,17 @@ def test_precision_follows_the_device_and_the_switch():
     assert precision_name(torch.device("cpu"), False) == precision_name(torch.device("cuda"), False) == "float32"
 
 
+@pytest.mark.parametrize("amx, avx512_bf16, expected", [(True, False, True), (False, True, True), (False, False, False)])
+def test_bfloat16_only_where_the_cpu_has_bfloat16_instructions(monkeypatch, amx, avx512_bf16, expected):
+    # oneDNN also "supports" bfloat16 on plain AVX-512 by converting, where it was 1.4x slower.
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    assert cpu_bfloat16() is expected
+    assert precision_name(torch.device("cpu"), True) == ("bfloat16" if expected else "float32")
+
+
 @pytest.mark.skipif(not cpu_bfloat16(), reason="this CPU has no native bfloat16")
 def test_bfloat16_image_training_computes_in_bfloat16_and_still_learns(setup):
     clean, noisy, noise, masks = setup
