@@ -1,5 +1,5 @@
-"""Scenario page: color-gaussian (the scenario's data lives in denoiser.scenarios)."""
+"""Scenario page: color-gaussian (the scenario is data in denoiser.scenarios; the page is generic)."""
 
-from dashboard.ui import render_scenario_page
+from dashboard.scenario_page import render_scenario_page
 
 render_scenario_page("color-gaussian")

@@ -21,12 +21,12 @@ sys.path.insert(0, str(ROOT))
 
 from denoiser.adapt import AdaptConfig, adapt_to_photo  # noqa: E402
 from denoiser.baselines import run_baseline  # noqa: E402
-from denoiser.benchmark import image_rng  # noqa: E402
+from denoiser.benchmark import image_rng, machine, model_record  # noqa: E402
 from denoiser.inference import denoise  # noqa: E402
 from denoiser.metrics import psnr  # noqa: E402
 from denoiser.noise import GaussianNoise  # noqa: E402
 from denoiser.noise_level import estimate_sigma  # noqa: E402
-from denoiser.pretrained import load_pretrained  # noqa: E402
+from denoiser.pretrained import load_pretrained, pretrained_path  # noqa: E402
 from denoiser.samples import BENCHMARK_PHOTOS, sample_photo  # noqa: E402
 
 
@@ -69,7 +69,8 @@ def main() -> None:
           f"median seconds {statistics.median(r['adapt_seconds'] for r in adapted):.1f}, "
           f"kept {sum(r['kept'] for r in adapted)}/{len(adapted)}")
     out = ROOT / "docs" / "benchmarks" / "blind.json"
-    out.write_text(json.dumps({"blind": rows, "adapt": adapted}, indent=2) + "\n")
+    record = {"blind": rows, "adapt": adapted, "model": model_record(pretrained_path("gray-gaussian")), "machine": machine()}
+    out.write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 """Load test: many visitors training at once against one `streamlit run` server, in real Chromium.
 
 Starts the app on a free local port, opens `--sessions` browser sessions (one context each, so
-each is its own Streamlit session), uploads a small PNG in each, sets the epochs, waits until
-every session is ready and then presses Train in all of them at once. It reports how many
-reached a result, the time from the click to the result (the slowest is what the last visitor in
-line waits), the places in line the pages showed, and the server's peak memory (VmHWM of the
-server process), and writes them to `--json` (default docs/load_test.json).
+each is its own Streamlit session), uploads a crop of the camera photo in each, sets the epochs of
+the Quick preset, waits until every session is ready and then presses Train in all of them at
+once. It reports how many reached a result, the time from the click to the result (the slowest is
+what the last visitor in line waits), the places in line and the forecasts the pages showed, which
+trainings were shortened because others waited, the server's peak memory (VmHWM of the server
+process) and the machine's load average before and after, and writes them to `--json` (default
+docs/load_test.json).
 
-    python benchmarks/load_test.py                          # 10 sessions, 32x32 upload, quick preset, 1 epoch
-    LAB_MAX_TRAININGS=2 python benchmarks/load_test.py      # the server's slot setting (denoiser/jobs.py)
+    python benchmarks/load_test.py                          # 10 sessions, 256x256 upload, Quick preset, 6 epochs
+    LAB_MAX_TRAININGS=1 python benchmarks/load_test.py      # the server's slot settings (dashboard/training_slots.py)
 
 The server and the browser are stopped however the run ends.
 """
@@ -22,6 +24,7 @@ import os
 import platform
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +38,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoiser.jobs import training_slots  # noqa: E402
+from dashboard.training_slots import training_slots  # noqa: E402
+from denoiser.benchmark import machine  # noqa: E402
 from denoiser.samples import sample_photo  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,8 +51,8 @@ PAGES = ("gray-gaussian", "gray-salt-pepper", "color-gaussian")
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10)
-    parser.add_argument("--side", type=int, default=32, help="the uploaded image is side x side pixels")
-    parser.add_argument("--epochs", type=int, default=1, help="epochs of the quick preset")
+    parser.add_argument("--side", type=int, default=256, help="the uploaded image is side x side pixels")
+    parser.add_argument("--epochs", type=int, default=6, help="epochs of the Quick preset")
     parser.add_argument("--timeout", type=float, default=600, help="seconds a session may take for its result")
     parser.add_argument("--json", default=str(ROOT / "docs" / "load_test.json"))
     return parser.parse_args(argv)
@@ -93,6 +97,11 @@ def memory_mb(pid: int, field: str) -> float:
     return float("nan")
 
 
+def uptime() -> str:
+    """The machine's load averages now (1, 5, 15 minutes), as `uptime` prints them: other jobs share it."""
+    return "load average: " + ", ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def write_upload(folder: Path, side: int) -> Path:
     crop = sample_photo("camera", 1)[60:60 + side, 190:190 + side]
     path = folder / f"camera-{side}.png"
@@ -109,7 +118,8 @@ async def session(number: int, browser, url: str, upload: Path, epochs: int, rea
                   timeout: float) -> dict:
     """One visitor: open a scenario page, upload, set the epochs, then (with everyone) Train."""
     key = PAGES[number % len(PAGES)]
-    record = {"session": number, "page": key, "done": False, "seconds": None, "max_place": 0, "error": None}
+    record = {"session": number, "page": key, "done": False, "seconds": None, "max_place": 0,
+              "first_forecast_seconds": None, "shortened_to_seconds": None, "error": None}
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
     page.set_default_timeout(timeout * 1000)
@@ -140,12 +150,19 @@ async def session(number: int, browser, url: str, upload: Path, epochs: int, rea
                     text = await queued.first.inner_text(timeout=1000)
                     place = int(re.search(r"number (\d+) in line", text).group(1))
                     record["max_place"] = max(record["max_place"], place)
+                    forecast = re.search(r"result in about (\d+) s", text)
+                    if forecast and record["first_forecast_seconds"] is None:
+                        record["first_forecast_seconds"] = round(time.perf_counter() - started + int(forecast[1]), 1)
                 except Exception:  # the message went away between count() and inner_text()
                     pass
             if await page.get_by_test_id("stException").count():
                 raise RuntimeError(await page.get_by_test_id("stException").first.inner_text())
             await page.wait_for_timeout(250)
         record["seconds"] = round(time.perf_counter() - started, 2)
+        shortened = page.get_by_text(re.compile(r"Training shortened to \d+ s|Not fine-tuned: other visitors"))
+        if await shortened.count():
+            found = re.search(r"shortened to (\d+) s", await shortened.first.inner_text())
+            record["shortened_to_seconds"] = int(found[1]) if found else 0
         await wait_until_idle(page, timeout * 1000)
         if await page.get_by_test_id("stException").count():
             raise RuntimeError(await page.get_by_test_id("stException").first.inner_text())
@@ -181,6 +198,7 @@ async def drive(url: str, upload: Path, args, pid: int) -> tuple[list[dict], dic
             while len(ready) < args.sessions:
                 await asyncio.sleep(0.2)
             memory["rss_before_trainings_mb"] = round(memory_mb(pid, "VmRSS"), 1)
+            memory["peak_before_trainings_mb"] = round(memory_mb(pid, "VmHWM"), 1)
             say(f"all {args.sessions} sessions ready: Train")
             go.set()  # everyone presses Train now
             records = await asyncio.gather(*tasks)
@@ -196,6 +214,7 @@ def main(argv=None) -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     slots = training_slots()  # the same environment the server reads
+    load_before = uptime()
     with tempfile.TemporaryDirectory() as folder, open(Path(folder) / "server.log", "w+") as log:
         upload = write_upload(Path(folder), args.side)
         server = start_server(port, log)
@@ -206,6 +225,7 @@ def main(argv=None) -> int:
             wall = time.perf_counter() - started
             alive = server.poll() is None and healthy(port)
             peak = memory_mb(server.pid, "VmHWM")
+            load_after = uptime()
         finally:
             server.terminate()
             try:
@@ -217,20 +237,24 @@ def main(argv=None) -> int:
     done = [r for r in records if r["done"]]
     seconds = sorted(r["seconds"] for r in done)
     report = {
+        "command": " ".join(["python benchmarks/load_test.py", *(sys.argv[1:] if argv is None else argv)]),
         "sessions": args.sessions, "completed": len(done), "failed": [r for r in records if not r["done"]],
         "slowest_seconds_to_result": seconds[-1] if seconds else None,
-        "median_seconds_to_result": seconds[len(seconds) // 2] if seconds else None,
+        "median_seconds_to_result": round(statistics.median(seconds), 2) if seconds else None,
         "fastest_seconds_to_result": seconds[0] if seconds else None,
+        "sessions_served_within_target": sum(s <= slots.serve_within for s in seconds) if slots.serve_within else None,
         "sessions_shown_a_place_in_line": sum(r["max_place"] > 0 for r in records),
         "largest_place_in_line_shown": max((r["max_place"] for r in records), default=0),
-        "server_peak_memory_mb": round(peak, 1), "server_rss_before_trainings_mb": memory["rss_before_trainings_mb"],
+        "sessions_shortened": sum(r["shortened_to_seconds"] is not None for r in records),
+        "server_peak_memory_mb": round(peak, 1), "server_peak_before_trainings_mb": memory["peak_before_trainings_mb"],
+        "server_rss_before_trainings_mb": memory["rss_before_trainings_mb"],
         "server_rss_max_sampled_mb": round(max(memory["rss_samples_mb"], default=float("nan")), 1),
         "server_alive_after": alive, "server_tracebacks": server_log.count("Traceback"),
-        "wall_seconds": round(wall, 1),
+        "wall_seconds": round(wall, 1), "load_before": load_before, "load_after": load_after,
         "settings": {"upload": f"{args.side}x{args.side} gray PNG", "preset": "Quick", "epochs": args.epochs,
-                     "pages": list(PAGES), "max_trainings": slots.capacity, "time_cap_s": slots.time_cap,
-                     "torch_threads_per_training": 1},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+                     "pages": list(PAGES), "max_trainings": slots.capacity, "serve_within_s": slots.serve_within,
+                     "time_cap_s": slots.time_cap, "torch_threads_per_training": 1},
+        "machine": {**machine(), "platform": platform.platform()},
         "sessions_detail": records,
     }
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

@@ -16,6 +16,7 @@ import argparse
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,17 +64,7 @@ def results_section() -> str:
                for name, *_ in SETTINGS if (OUT / f"{name}.json").is_file()}
     if not records:
         return "No results yet: run `python benchmarks/run_benchmarks.py`.\n"
-    machine = next(iter(records.values()))["machine"]
-    parts = [f"Measured on {machine['cpu']}, {machine['cores']} CPU cores, GPU: {machine['gpu']}; "
-             f"Python {machine['python']}, torch {machine['torch']}.\n"]
-    models = {r["scenario"]: r["model"] for r in records.values() if isinstance(r.get("model"), dict)}
-    if models:
-        parts.append("LSTM weights: " + "; ".join(
-            f"`{Path(m['file']).name}` (sha256 {m['sha256']}, {m.get('steps', '?')} training steps)"
-            for m in models.values()) + ".\n")
-    missing = sorted({r["scenario"] for r in records.values()} - set(models))
-    if missing:
-        parts.append(f"No LSTM rows for {', '.join(missing)}: these ran before the bundled weights existed.\n")
+    parts = []
     for heading, label, names in TABLES:
         names = [n for n in names if n in records]
         if names:
@@ -81,15 +72,26 @@ def results_section() -> str:
     return "\n".join(parts)
 
 
+def _about(records: dict[str, dict]) -> str:
+    """The sentences above a table: photos, machine and weights, each as its JSONs record them."""
+    photos = sorted({row["image"] for r in records.values() for row in r["results"]})
+    machines = list(dict.fromkeys(f"{m['cpu']}, {m['cores']} CPU cores, GPU: {m['gpu']}; Python {m['python']}, "
+                                  f"torch {m['torch']}" for m in (r["machine"] for r in records.values())))
+    models = list(dict.fromkeys(f"`{Path(m['file']).name}` (sha256 {m['sha256']}, {m.get('steps', '?')} training steps)"
+                                for m in (r.get("model") for r in records.values()) if isinstance(m, dict)))
+    text = (f"Mean over {len(photos)} photos ({', '.join(photos)}); PSNR (dB) / SSIM; seconds per photo. "
+            f"Measured on {' and '.join(machines)}. "
+            + (f"LSTM weights: {'; '.join(models)}. " if models else "No LSTM rows: these ran without bundled weights. ")
+            + "Per-photo tables: " + ", ".join(f"[{n}](benchmarks/{n}.md)" for n in records) + ".")
+    return textwrap.fill(text, width=110, break_long_words=False, break_on_hyphens=False)
+
+
 def _table(heading: str, label: str, records: dict[str, dict]) -> str:
     """Methods down, settings across; each cell the mean PSNR / SSIM, the best PSNR in bold."""
     methods = list(dict.fromkeys(m for record in records.values() for m in record["summary"]))
     levels = [r["sigma"] if r["density"] is None else r["density"] for r in records.values()]
-    photos = sorted({row["image"] for r in records.values() for row in r["results"]})
     best = {name: max(m["psnr"] for key, m in r["summary"].items() if key != "noisy") for name, r in records.items()}
-    lines = [f"### {heading}", "",
-             f"Mean over {len(photos)} photos ({', '.join(photos)}); PSNR (dB) / SSIM; seconds per photo. "
-             "Per-photo tables: " + ", ".join(f"[{n}](benchmarks/{n}.md)" for n in records) + ".", "",
+    lines = [f"### {heading}", "", _about(records), "",
              "| method | " + " | ".join(label.format(f"{v:g}") for v in levels) + " | seconds |",
              "|---|" + "---:|" * (len(levels) + 1)]
     for method in methods:

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from denoiser.baselines import run_baseline  # noqa: E402
+from denoiser.benchmark import machine  # noqa: E402
 from denoiser.inference import denoise, denoise_ensemble  # noqa: E402
 from denoiser.noise import GaussianNoise  # noqa: E402
 from denoiser.pretrained import load_pretrained  # noqa: E402
@@ -86,6 +87,7 @@ def main() -> None:
         "lstm_gflops": round(achieved, 1), "matmul_gflops": round(peak, 1),
         "share_of_matmul_peak": round(achieved / peak, 3),
         "profile": profile_ops(model, noisy, 25.0),
+        "machine": machine(),
     }
     print(json.dumps(report, indent=2))
     (ROOT / "docs" / "speed.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -1,1 +1,9 @@
-"""The Streamlit dashboard: pure Plotly figures (`figures`) and the shared widgets and page renderers (`ui`)."""
+"""What the dashboard's pages share (the pages themselves are files in app_pages/).
+
+- `widgets`: image and noise choice, a row of images, widget memory across pages;
+- `scenario_page`: the generic scenario page, with its steps in `training_settings`,
+  `training_progress` (with the server's `training_slots`), `outcome` and `results`, and
+  `baseline_comparison`;
+- `bundled_models`: the bundled models, shared by every session, and torch's thread count;
+- `figures`: Plotly figures as pure functions of arrays.
+"""

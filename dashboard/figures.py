@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import math
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 # pandas up front: Plotly takes it from sys.modules, and two sessions drawing their first chart at once
@@ -14,10 +14,11 @@ import pandas  # noqa: F401
 import plotly.graph_objects as go
 from scipy import special
 
-from denoiser.benchmark import LSTM_VIEWS
 from denoiser.images import encode_png
 from denoiser.metrics import Scores
-from denoiser.train import Progress
+
+if TYPE_CHECKING:
+    from denoiser.train import Progress
 
 TRAIN_COLOR, VALIDATION_COLOR, ACCENT = "#2f6fdf", "#e4572e", "#17a398"
 
@@ -198,8 +199,18 @@ def split_table(scores: Mapping[str, Scores]) -> list[dict]:
     """One row per pixel set ('all', 'train', 'validation', 'test'): pixels, PSNR before/after, SSIM, MSE."""
     return [{"pixels": name, "count": s.pixels, "noisy PSNR (dB)": round(s.noisy_psnr, 2),
              "denoised PSNR (dB)": round(s.denoised_psnr, 2), "gain (dB)": round(s.gain, 2),
-             "denoised SSIM": round(s.denoised_ssim, 4), "MSE (0..255)": round(s.mse, 2)}
+             "denoised SSIM": round(s.denoised_ssim, 4), "MSE (0..255)": round(s.denoised_mse, 2)}
             for name, s in scores.items()]
+
+
+def notebook_table(test: Scores, notebook_mse: float, method: str) -> list[dict]:
+    """The test pixels' MSE (0..255 scale) and PSNR: the original notebook's reported result, the
+    noisy input and this run, for the comparison beside a result."""
+    def row(name: str, mse: float) -> dict:
+        return {"on the test pixels": name, "MSE (0..255)": round(mse, 1),
+                "PSNR (dB)": round(10 * math.log10(255.0 ** 2 / mse), 2) if mse > 0 else float("inf")}
+    return [row("Original notebook (reported)", notebook_mse), row("Noisy input", test.noisy_mse),
+            row(method, test.denoised_mse)]
 
 
 def method_bars_figure(rows: Iterable[Mapping], title: str = "PSNR by method") -> go.Figure:
@@ -219,14 +230,15 @@ def method_bars_figure(rows: Iterable[Mapping], title: str = "PSNR by method") -
     return figure
 
 
-def benchmark_figures(rows: Sequence, titles: Mapping[str, str]) -> dict[str, go.Figure]:
+def benchmark_figures(rows: Sequence, titles: Mapping[str, str], highlighted: Collection[str]) -> dict[str, go.Figure]:
     """Benchmark charts from BenchmarkRow-like objects (image, method, psnr, ssim, seconds):
-    mean PSNR per method, PSNR per image and method, and mean PSNR against mean seconds."""
+    mean PSNR per method, PSNR per image and method, and mean PSNR against mean seconds; the
+    `highlighted` methods (the LSTM's) in the accent colour."""
     methods = list(dict.fromkeys(r.method for r in rows))
     images = list(dict.fromkeys(r.image for r in rows))
     means = {m: {key: float(np.mean([getattr(r, key) for r in rows if r.method == m]))
                  for key in ("psnr", "ssim", "seconds")} for m in methods}
-    mean_rows = [{"method": titles.get(m, m), "highlight": m in LSTM_VIEWS, **means[m]} for m in methods]
+    mean_rows = [{"method": titles.get(m, m), "highlight": m in highlighted, **means[m]} for m in methods]
     per_image = go.Figure([go.Bar(name=titles.get(m, m), x=images,
                                   y=[next((r.psnr for r in rows if r.method == m and r.image == i), None) for i in images])
                            for m in methods])
@@ -237,7 +249,7 @@ def benchmark_figures(rows: Sequence, titles: Mapping[str, str]) -> dict[str, go
     speed = go.Figure(go.Scatter(
         x=[max(means[m]["seconds"], 1e-3) for m in methods], y=[means[m]["psnr"] for m in methods],
         mode="markers+text", text=[titles.get(m, m) for m in methods], textposition="top center", cliponaxis=False,
-        marker=dict(size=12, color=[ACCENT if m in LSTM_VIEWS else TRAIN_COLOR for m in methods])))
+        marker=dict(size=12, color=[ACCENT if m in highlighted else TRAIN_COLOR for m in methods])))
     speed.update_layout(xaxis=dict(title="seconds per image (log)", type="log"), yaxis_title="mean PSNR (dB)",
                         height=360, margin=dict(l=10, r=10, t=40, b=10),
                         title=dict(text="Quality against time", font=dict(size=14)))

@@ -5,20 +5,44 @@ image I/O, blind adaptation and classical baselines. Pages and the command line 
 public API.
 """
 
-from .adapt import AdaptConfig, adapt_to_photo
-from .baselines import BASELINES, run_baseline
-from .checkpoint import Checkpoint, checkpoint_bytes, load_checkpoint, save_checkpoint
-from .errors import DenoiserError
-from .images import convert_channels, encode_png, load_image, save_image
-from .inference import denoise
-from .metrics import Scores, mse_255, psnr, score, score_splits, ssim
-from .models import ModelConfig, build_model
-from .noise import GaussianNoise, PoissonNoise, SaltPepperNoise, SpeckleNoise, make_noise
-from .noise_level import estimate_sigma
-from .pretrained import load_pretrained
-from .samples import BENCHMARK_PHOTOS, TRAINING_PHOTOS, sample_photo
-from .scenarios import SCENARIOS, Scenario, get_scenario
-from .splits import PixelSplit, SplitMasks, make_masks
-from .train import QUICK, CorpusConfig, Progress, TrainConfig, notebook_preset, train_on_corpus, train_on_image
+from __future__ import annotations
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+import importlib
+
+_EXPORTS = {
+    "adapt": ("AdaptConfig", "adapt_to_photo"),
+    "baselines": ("BASELINES", "run_baseline"),
+    "checkpoint": ("Checkpoint", "checkpoint_bytes", "load_checkpoint", "save_checkpoint"),
+    "config": ("ModelConfig",),
+    "errors": ("DenoiserError",),
+    "images": ("convert_channels", "encode_png", "load_image", "save_image"),
+    "inference": ("denoise",),
+    "metrics": ("Scores", "mse_255", "psnr", "score", "score_splits", "ssim"),
+    "models": ("build_model",),
+    "noise": ("GaussianNoise", "PoissonNoise", "SaltPepperNoise", "SpeckleNoise", "make_noise"),
+    "noise_level": ("estimate_sigma",),
+    "pretrained": ("load_pretrained",),
+    "samples": ("BENCHMARK_PHOTOS", "TRAINING_PHOTOS", "sample_photo"),
+    "scenarios": ("SCENARIOS", "Scenario", "get_scenario"),
+    "splits": ("PixelSplit", "SplitMasks", "make_masks"),
+    "train": ("QUICK", "CorpusConfig", "Progress", "TrainConfig", "notebook_preset", "train_on_corpus",
+              "train_on_image"),
+}
+"""Each public name and the module it lives in. Names load on first use (PEP 562), so `import
+denoiser` and the command line's help start without torch, scikit-image or bm3d."""
+
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

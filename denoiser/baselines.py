@@ -8,14 +8,13 @@ Parameters that are not the noise level were chosen once on crops of the trainin
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-import bm3d
 import numpy as np
 from scipy import ndimage
-from skimage.restoration import denoise_nl_means, denoise_tv_chambolle, denoise_wavelet
 
 from .errors import DenoiserError
 from .noise_level import estimate_sigma
@@ -27,6 +26,12 @@ class Baseline:
     key: str
     title: str
     run: Callable[[np.ndarray, float], np.ndarray]
+    package: str | None = None
+    """The optional package the method needs, when it may be missing (the hosted demo has no bm3d)."""
+
+    @property
+    def available(self) -> bool:
+        return self.package is None or importlib.util.find_spec(self.package) is not None
 
 
 def _known_sigma(noisy: np.ndarray, sigma: float) -> float:
@@ -81,6 +86,8 @@ def gaussian_blur(noisy: np.ndarray, sigma: float) -> np.ndarray:
 
 def non_local_means(noisy: np.ndarray, sigma: float) -> np.ndarray:
     """scikit-image's fast non-local means with its documented setting h = 0.8 sigma."""
+    from skimage.restoration import denoise_nl_means  # scikit-image and bm3d load on first use
+
     level = _known_sigma(noisy, sigma) / 255.0
     color = noisy.shape[-1] == 3
     image = noisy if color else noisy[..., 0]
@@ -91,12 +98,16 @@ def non_local_means(noisy: np.ndarray, sigma: float) -> np.ndarray:
 
 def total_variation(noisy: np.ndarray, sigma: float) -> np.ndarray:
     """Chambolle's total-variation denoising, weight = sigma on the 0..1 scale."""
+    from skimage.restoration import denoise_tv_chambolle
+
     weight = _known_sigma(noisy, sigma) / 255.0
     return denoise_tv_chambolle(noisy, weight=weight, channel_axis=-1)
 
 
 def wavelet(noisy: np.ndarray, sigma: float) -> np.ndarray:
     """BayesShrink soft thresholding of Daubechies-2 wavelets; color is denoised in YCbCr."""
+    from skimage.restoration import denoise_wavelet
+
     return denoise_wavelet(noisy, sigma=_known_sigma(noisy, sigma) / 255.0, wavelet="db2",
                            method="BayesShrink", mode="soft", rescale_sigma=True,
                            convert2ycbcr=noisy.shape[-1] == 3, channel_axis=-1)
@@ -104,6 +115,8 @@ def wavelet(noisy: np.ndarray, sigma: float) -> np.ndarray:
 
 def block_matching_3d(noisy: np.ndarray, sigma: float) -> np.ndarray:
     """BM3D from the `bm3d` package (Mäkinen, Azzari and Foi); color goes through CBM3D (`bm3d_rgb`)."""
+    import bm3d
+
     sigma_psd = _known_sigma(noisy, sigma) / 255.0
     if noisy.shape[-1] == 3:
         return bm3d.bm3d_rgb(noisy, sigma_psd)
@@ -119,16 +132,28 @@ BASELINES: dict[str, Baseline] = {
         Baseline("nlm", "Non-local means", non_local_means),
         Baseline("tv", "Total variation (Chambolle)", total_variation),
         Baseline("wavelet", "Wavelet (BayesShrink)", wavelet),
-        Baseline("bm3d", "BM3D", block_matching_3d),
+        Baseline("bm3d", "BM3D", block_matching_3d, package="bm3d"),
     )
 }
 
 
+NOT_HOSTED = ("BM3D is not installed here: its license (Tampere University) asks for the authors' consent before "
+              "it is copied to a server, so the hosted demo leaves it out. Run the lab on your own machine to compare.")
+"""What a page says where an optional baseline's package is missing."""
+
+
+def available_baselines() -> list[str]:
+    """The baselines whose packages are installed."""
+    return [key for key, baseline in BASELINES.items() if baseline.available]
+
+
 def baselines_for(scenario_key: str) -> list[str]:
-    """The baselines worth showing for a scenario's noise, strongest first."""
+    """The baselines worth showing for a scenario's noise, strongest first (those installed)."""
     if get_scenario(scenario_key).noise_kind == "salt-pepper":
-        return ["adaptive-median", "median", "median-5", "bm3d"]
-    return ["bm3d", "nlm", "tv", "wavelet", "gaussian-blur", "median"]
+        keys = ["adaptive-median", "median", "median-5", "bm3d"]
+    else:
+        keys = ["bm3d", "nlm", "tv", "wavelet", "gaussian-blur", "median"]
+    return [key for key in keys if BASELINES[key].available]
 
 
 def get_baseline(key: str) -> Baseline:
@@ -141,6 +166,9 @@ def get_baseline(key: str) -> Baseline:
 def run_baseline(key: str, noisy: np.ndarray, sigma: float) -> tuple[np.ndarray, float]:
     """The denoised image (float32, same shape, in [0, 1]) and the seconds the method took."""
     baseline = get_baseline(key)
+    if not baseline.available:
+        raise DenoiserError(f"{baseline.title} needs the {baseline.package} package, which is not installed "
+                            f"(pip install -r requirements.txt).")
     if noisy.ndim != 3 or noisy.shape[-1] not in (1, 3):
         raise DenoiserError(f"Expected an (H, W, 1) or (H, W, 3) image, got shape {noisy.shape}.")
     if sigma < 0:

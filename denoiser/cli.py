@@ -1,4 +1,4 @@
-"""Command line: `python -m denoiser {noise,denoise,train,samples,benchmark} ...`.
+"""Command line: `python -m denoiser {noise,denoise,train,fit,samples,benchmark,corpus,recipe} ...`.
 
 Errors a user can cause exit with status 2 and one line on stderr, and leave no output file.
 """
@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import ENSEMBLE_SIZES
 from .errors import DenoiserError
 from .images import load_image, save_image
-from .inference import ENSEMBLE_SIZES
 from .noise import make_noise
+from .presets import PRESETS
 from .scenarios import SCENARIOS, get_scenario
 
 
@@ -35,8 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), like every other error of the command line."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m denoiser", description="LSTM image-denoising lab.")
+    prog = "denoiser" if Path(sys.argv[0]).name == "denoiser" else "python -m denoiser"  # the installed command
+    parser = _Parser(prog=prog, description="LSTM image-denoising lab.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     noise = commands.add_parser("noise", help="add seeded noise to an image")
@@ -91,14 +100,35 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--float32", action="store_true",
                        help="no mixed precision (by default float16 on GPUs, bfloat16 on CPUs with native support)")
     train.add_argument("--specialize-below", type=float, metavar="SIGMA",
-                       help="with --init: add a copy of the model for noise levels below SIGMA and train only that "
-                            "copy, on those levels (the rest keeps the --init model)")
-    train.add_argument("--low-from", metavar="CHECKPOINT",
-                       help="with --specialize-below: start the copy from this checkpoint's low-noise specialist "
+                       help="with --init: add a low-noise specialist, a copy of the model for noise levels below SIGMA, "
+                            "and train only the specialist, on those levels (the rest keeps the --init model)")
+    train.add_argument("--specialist-from", metavar="CHECKPOINT",
+                       help="with --specialize-below: start the specialist from this checkpoint's specialist "
                             "(or its network if it has none) instead of the --init model")
     train.add_argument("--balance-noise-levels", action="store_true",
                        help="weight each patch's error by 1 / (sigma^2 + 10^2) so low noise levels count as much as high ones")
     train.set_defaults(run=run_train)
+
+    fit = commands.add_parser("fit", help="the original notebook's experiment: train on one noisy image's pixels")
+    fit.add_argument("image")
+    fit.add_argument("--scenario", required=True, choices=list(SCENARIOS))
+    fit_level = fit.add_mutually_exclusive_group()
+    fit_level.add_argument("--variance", type=float, help="Gaussian variance, 0..255 scale (default: the scenario's, 100)")
+    fit_level.add_argument("--density", type=float, help="salt-and-pepper fraction of pixels (default: the scenario's, 0.1)")
+    fit.add_argument("--preset", default="notebook", choices=list(PRESETS),
+                     help="notebook: the row LSTM from scratch with the notebook's settings; quick: the bundled weights "
+                          "fine-tuned; scratch: the 2-D LSTM from scratch")
+    fit.add_argument("--architecture", choices=["row", "renet"], help="the network (default: the preset's)")
+    fit.add_argument("--epochs", type=int, help="passes over the training pixels (default: the preset's)")
+    fit.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop by then (default: the preset's; 0: none)")
+    fit.add_argument("--seed", type=int, default=0, help="the noise, the pixel split and the starting weights")
+    fit.add_argument("--max-side", type=int, default=256,
+                     help="downscale the image to this largest side first, as the pages do (0: keep its size)")
+    fit.add_argument("--threads", type=int, help="torch threads (default: the machine's cores)")
+    fit.add_argument("-o", "--output", help="write the denoised image here")
+    fit.add_argument("--noisy-out", help="write the noisy input the run used here")
+    fit.add_argument("--json", help="write the scores per pixel split and the run's settings here")
+    fit.set_defaults(run=run_fit)
 
     samples = commands.add_parser("samples", help="write the built-in sample photos to a folder")
     samples.add_argument("--set", choices=["training", "benchmark"], default="training")
@@ -117,6 +147,31 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", help="write every row and the settings to this JSON file")
     bench.add_argument("--markdown", help="write the per-image table to this Markdown file")
     bench.set_defaults(run=run_benchmark)
+
+    corpus = commands.add_parser("corpus", help="build the training photos (and validation and benchmark sets) "
+                                                "from pinned Debian packages, checked against their SHA-256")
+    corpus.add_argument("--out", help="folder for the training photos")
+    corpus.add_argument("--validation", help="folder for the validation photos (never trained on)")
+    corpus.add_argument("--benchmark", help="folder for the benchmark photos (never trained on or validated with)")
+    corpus.add_argument("--cache", help="folder for the packages and apt's lists (default: ~/.cache/denoiser/corpus)")
+    corpus.add_argument("--manifest", help="the pinned packages and photos (default: the bundled manifest)")
+    corpus.set_defaults(run=run_corpus)
+
+    recipe = commands.add_parser("recipe", help="train a scenario's bundled model: every stage of its recipe "
+                                                "(denoiser/recipes.py), each written to OUT/<stage>.pt")
+    recipe.add_argument("scenario", choices=list(SCENARIOS))
+    recipe.add_argument("--corpus", help="the training folder `corpus --out` wrote (not needed with --smoke)")
+    recipe.add_argument("--out", help="folder for each stage's <stage>.pt and <stage>.log.jsonl; the last is the model")
+    recipe.add_argument("--resume", action="store_true",
+                        help="skip the finished stages in --out and carry on an unfinished one from its checkpoint")
+    recipe.add_argument("--smoke", action="store_true",
+                        help="a few steps of tiny patches per stage on the scikit-image photos: does every stage run?")
+    recipe.add_argument("--list", action="store_true", help="print the stages as a table and stop")
+    recipe.add_argument("--workers", type=int, default=4, help="image-decoding processes per rank when streaming "
+                                                               "(on a GPU or under torchrun)")
+    recipe.add_argument("--threads", type=int, help="torch threads per process (default: the node's cores, shared)")
+    recipe.add_argument("--checkpoint-every", type=int, default=200, help="steps between a stage's checkpoints")
+    recipe.set_defaults(run=run_recipe)
     return parser
 
 
@@ -129,18 +184,19 @@ def run_noise(args) -> None:
 
 
 def run_denoise(args) -> None:
-    from .adapt import AdaptConfig, adapt_to_photo
-    from .checkpoint import load_checkpoint
-    from .inference import denoise_ensemble
-    from .noise_level import estimate_sigma
-    from .pretrained import load_pretrained
-
     scenario = get_scenario(args.scenario)
     if args.sigma is not None and args.sigma < 0:
         raise DenoiserError("--sigma must be zero or positive.")
     if args.adapt_steps < 1:
         raise DenoiserError("--adapt-steps must be at least 1.")
     images = [load_image(path, scenario.channels) for path in args.inputs]  # all checked before writing
+
+    from .adapt import AdaptConfig, adapt_to_photo  # torch: only once the arguments and images are good
+    from .checkpoint import load_checkpoint
+    from .inference import denoise_ensemble
+    from .noise_level import estimate_sigma
+    from .pretrained import load_pretrained
+
     load = (lambda: load_checkpoint(args.model)) if args.model else (lambda: load_pretrained(scenario.key))
     checkpoint = load()
     if checkpoint.config.channels != scenario.channels:
@@ -164,22 +220,15 @@ def run_denoise(args) -> None:
 def run_train(args) -> None:
     """One process, or one rank of `torchrun ... -m denoiser train`: every rank trains a replica,
     rank 0 alone writes the checkpoint and the log."""
-    import os
-
-    import torch
-    from tqdm import tqdm
-
-    from . import distributed
-    from .checkpoint import save_checkpoint
-    from .data import PatchStream, image_files, image_pixels
-    from .train import CorpusConfig, precision_name, train_on_corpus
-
     scenario = get_scenario(args.scenario)
+    _check_train_flags(args)
+
+    from . import distributed  # torch and the rest: only once the flags are good
+    from .data import PatchStream, image_files, image_pixels
+    from .train import CorpusConfig
+    from .training_run import train_to_checkpoint
+
     world = distributed.world_from_env()
-    for flag, value, least in (("--accumulate", args.accumulate, 1), ("--checkpoint-every", args.checkpoint_every, 1),
-                               ("--workers", args.workers, 0), ("--threads", args.threads, 1)):
-        if value is not None and value < least:
-            raise DenoiserError(f"{flag} must be at least {least}.")
     out = Path(args.out)
     target = out / f"{scenario.key}.pt"
     files = image_files(args.data)
@@ -194,50 +243,16 @@ def run_train(args) -> None:
                           seed=args.seed, threads=args.threads, accumulate=args.accumulate,
                           checkpoint_every=args.checkpoint_every, mixed_precision=not args.float32,
                           balance_noise_levels=args.balance_noise_levels)
-    per_process = distributed.split_batch(config.batch_size, world.size, config.accumulate)
-    metadata = {"scenario": scenario.key, "data": str(args.data), "images": len(files),
-                "torch": str(torch.__version__),  # a str: TorchVersion would not pass the safe loader
-                "world_size": world.size, "precision": precision_name(world.device, config.mixed_precision),
-                "config": {k: getattr(config, k) for k in config.__dataclass_fields__}}
+    distributed.split_batch(config.batch_size, world.size, config.accumulate)  # an uneven batch fails before writing
+    metadata = {"scenario": scenario.key, "data": str(args.data), "images": len(files)}
     if args.init:  # a second stage of training: which weights it started from
         metadata["init"] = _file_record(args.init)
-    if args.low_from:  # and where its low-noise specialist started
-        metadata["low_from"] = _file_record(args.low_from)
+    if args.specialist_from:  # and where its low-noise specialist started
+        metadata["specialist_from"] = _file_record(args.specialist_from)
     first = resume["step"] if resume else 0
-    out.mkdir(parents=True, exist_ok=True)
-    log_path = out / "train_log.jsonl" if world.is_main else os.devnull
-    with distributed.process_group(world), open(log_path, "a" if resume else "w") as log:
-        def write(record: dict) -> None:
-            log.write(json.dumps(record) + "\n")
-            log.flush()
-
-        def report(progress) -> None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{progress.train_loss:.1f}")
-            if progress.step % 50 == 0 or progress.step == steps:
-                write({"step": progress.step, "loss_255": progress.train_loss, "seconds": round(progress.elapsed, 2)})
-
-        def save(state: dict) -> None:
-            ranks = state.pop("ranks", None)  # given with the last checkpoint only
-            facts = {"steps": state["step"], "train_seconds": round(time.perf_counter() - started, 1)}
-            if world.is_main:
-                save_checkpoint(target, model, {**metadata, **facts, **({"ranks": ranks} if ranks else {})},
-                                extra={"training": state})
-            if ranks:
-                write({"end": True, **facts, "world_size": world.size, "ranks": ranks,
-                       "replicas_identical": len({rank["weights"] for rank in ranks}) == 1})
-
-        write({"world_size": world.size, "backend": world.backend if world.size > 1 else None,
-               "device": str(world.device), "precision": metadata["precision"], "batch_size": config.batch_size,
-               "per_process_batch": per_process, "accumulate": config.accumulate,
-               "data": "stream" if streamed else "memory", "workers": args.workers if streamed else 0,
-               "start_step": first, "steps": steps})
-        bar = tqdm(total=steps, initial=first, desc=f"train {scenario.key}", unit="step", file=sys.stderr,
-                   disable=not world.is_main)
-        started = time.perf_counter()
-        train_on_corpus(model, images, scenario, config, on_progress=report, world=world, resume=resume,
-                        on_checkpoint=save)
-        bar.close()
+    with distributed.process_group(world):
+        train_to_checkpoint(model, images, scenario, config, target, out / "train_log.jsonl", metadata, world,
+                            resume, label=f"train {scenario.key}")
     if world.is_main:
         print(f"wrote {target} at step {max(first, steps)} ({world.size} process(es))")
 
@@ -247,20 +262,28 @@ def _file_record(path: str) -> dict:
     return {"file": Path(path).name, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]}
 
 
+def _check_train_flags(args) -> None:
+    """The `train` flags that are wrong on their own or together, checked before torch loads."""
+    for flag, value, least in (("--accumulate", args.accumulate, 1), ("--checkpoint-every", args.checkpoint_every, 1),
+                               ("--workers", args.workers, 0), ("--threads", args.threads, 1), ("--depth", args.depth, 1)):
+        if value is not None and value < least:
+            raise DenoiserError(f"{flag} must be at least {least}, not {value}.")
+    if args.specialist_from and args.specialize_below is None:
+        raise DenoiserError("--specialist-from starts the specialist that --specialize-below adds: give both.")
+    if args.resume and (args.init or args.specialist_from):
+        raise DenoiserError("--resume carries on from the checkpoint in --out; leave out --init and --specialist-from.")
+    if args.specialize_below is not None and not (args.init or args.resume):
+        raise DenoiserError("--specialize-below adds a specialist to a trained model: give it with --init.")
+
+
 def _starting_model(args, scenario, target: Path):
     """The model to train and, with --resume, the training state saved beside its weights."""
     from dataclasses import replace
 
     from .checkpoint import load_checkpoint, read_payload
-    from .models import build_model, deepen, low_noise_network, opponent_colors, specialize
+    from .models import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
 
-    if args.depth is not None and args.depth < 1:
-        raise DenoiserError(f"--depth must be at least 1, not {args.depth}.")
-    if args.low_from and args.specialize_below is None:
-        raise DenoiserError("--low-from starts the copy that --specialize-below adds: give both.")
     if args.resume:
-        if args.init or args.low_from:
-            raise DenoiserError("--resume carries on from the checkpoint in --out; leave out --init and --low-from.")
         resume = read_payload(target).get("training") if target.is_file() else None
         if resume is None:
             raise DenoiserError(f"Nothing to resume: {target} is missing or holds no training state.")
@@ -292,34 +315,109 @@ def _starting_model(args, scenario, target: Path):
             except ValueError as error:
                 raise DenoiserError(f"--depth {args.depth} with --init: {error}") from None
         if args.specialize_below is not None:
-            low = low_noise_network(load_checkpoint(args.low_from).model) if args.low_from else None
+            specialist = specialist_or_network(load_checkpoint(args.specialist_from).model) \
+                if args.specialist_from else None
             try:
-                start = specialize(start, args.specialize_below, low)
+                start = add_specialist(start, args.specialize_below, specialist)
             except ValueError as error:
                 raise DenoiserError(f"--specialize-below {args.specialize_below:g}: {error}") from None
         return start, None
-    if args.specialize_below is not None:
-        raise DenoiserError("--specialize-below adds a copy of a trained model: give it with --init.")
     overrides = {k: v for k, v in (("hidden", args.hidden), ("features", args.features),
                                    ("depth", args.depth), ("architecture", args.architecture)) if v}
     return build_model(replace(scenario.model, **overrides)), None
 
 
+def run_fit(args) -> None:
+    """The notebook's experiment on one image, as a scenario page runs it (`denoiser.experiment`)."""
+    scenario = get_scenario(args.scenario)
+    if args.density is not None and scenario.noise_kind != "salt-pepper":
+        raise DenoiserError(f"--density is for salt-and-pepper noise; {scenario.key} takes --variance.")
+    if args.variance is not None and scenario.noise_kind != "gaussian":
+        raise DenoiserError(f"--variance is for Gaussian noise; {scenario.key} takes --density.")
+    if args.max_side < 0 or (args.threads is not None and args.threads < 1):
+        raise DenoiserError("--max-side must be 0 or more and --threads at least 1.")
+    if args.epochs is not None and args.epochs < 1:
+        raise DenoiserError(f"--epochs must be at least 1, not {args.epochs}.")
+    if args.time_limit is not None and not args.time_limit >= 0:
+        raise DenoiserError("--time-limit must be 0 (none) or a number of seconds above 0.")
+    PRESETS[args.preset].check(args.architecture or PRESETS[args.preset].architecture, scenario.model.architecture)
+    noise = make_noise(scenario.noise_kind, variance=scenario.noise.sigma ** 2 if args.variance is None else args.variance,
+                       density=getattr(scenario.noise, "density", 0.0) if args.density is None else args.density)
+    outputs = {name: _output_file(path) for name, path in (("denoised", args.output), ("noisy", args.noisy_out),
+                                                          ("json", args.json)) if path}  # checked before the run
+    image = load_image(args.image, scenario.channels)
+
+    from tqdm import tqdm
+
+    from . import experiment
+    from .images import downscale
+    from .pretrained import load_pretrained, pretrained_path
+
+    bundled = load_pretrained(scenario.key).model if pretrained_path(scenario.key).is_file() else None
+    setup = experiment.make_experiment(scenario, noise, args.preset, bundled.config if bundled else None,
+                                       architecture=args.architecture, epochs=args.epochs,
+                                       time_limit=args.time_limit, seed=args.seed, threads=args.threads)
+    clean = downscale(image, args.max_side or None)
+    if clean.shape != image.shape:
+        print(f"downscaled {image.shape[1]}x{image.shape[0]} to {clean.shape[1]}x{clean.shape[0]} "
+              f"(--max-side {args.max_side})", file=sys.stderr)
+    bar = tqdm(desc=f"fit {scenario.key} ({args.preset})", unit="step", file=sys.stderr)
+
+    def report(progress) -> None:
+        bar.total = progress.steps
+        bar.update(progress.step - bar.n)
+        if progress.val_psnr is not None:
+            bar.set_postfix(epoch=progress.epoch, val_psnr=f"{progress.val_psnr:.2f}")
+
+    started = time.perf_counter()
+    result = experiment.run_experiment(setup, clean, bundled, on_progress=report)
+    bar.close()
+    record = experiment.fit_record(setup, result, seconds=time.perf_counter() - started, image=str(args.image))
+    print(experiment.score_table(record), end="")
+    if "denoised" in outputs:
+        save_image(result.training.denoised, outputs["denoised"])
+    if "noisy" in outputs:
+        save_image(result.noisy, outputs["noisy"])
+    if "json" in outputs:
+        outputs["json"].write_text(json.dumps(record, indent=2) + "\n")
+
+
 def run_samples(args) -> None:
     from .samples import BENCHMARK_PHOTOS, TRAINING_PHOTOS, sample_photo
 
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _make_folder(args.output)
     for name in TRAINING_PHOTOS if args.set == "training" else BENCHMARK_PHOTOS:
         save_image(sample_photo(name), out / f"{name}.png")
     print(f"wrote the {args.set} photos to {out}")
 
 
+def run_corpus(args) -> None:
+    from .corpus.build import CorpusBuildConfig, build_corpus
+
+    given = {"cache": args.cache, "manifest": args.manifest}
+    config = CorpusBuildConfig(training=args.out, validation=args.validation, benchmark=args.benchmark,
+                               **{key: Path(value) for key, value in given.items() if value})
+    for written in build_corpus(config):
+        print(f"{written.name}: {written.photos} photos, {written.pixels / 1e6:.1f} megapixels in {written.folder}")
+
+
+def run_recipe(args) -> None:
+    from .recipe_run import RecipeRun, run_recipe as run  # light: torch loads once the checks have passed
+    from .recipes import get_recipe, table
+
+    if args.list:
+        print(table(get_recipe(args.scenario)), end="")
+        return
+    if not args.out:
+        raise DenoiserError("Give --out DIR, the folder for the stage files (or --list to see the stages).")
+    run(RecipeRun(args.scenario, Path(args.out), Path(args.corpus) if args.corpus else None, args.resume, args.smoke,
+                  args.workers, args.threads, args.checkpoint_every))
+
+
 def run_benchmark(args) -> None:
     from tqdm import tqdm
 
-    from . import benchmark
-    from .pretrained import pretrained_path
+    from . import benchmark  # light: torch, scikit-image and bm3d load when a method first runs
 
     scenario = get_scenario(args.scenario)
     noise = benchmark.benchmark_noise(scenario, args.sigma, args.density)
@@ -340,6 +438,8 @@ def run_benchmark(args) -> None:
     finally:
         for bar in bars:
             bar.close()
+    from .pretrained import pretrained_path
+
     ran_lstm = any(row.method in benchmark.LSTM_VIEWS for row in rows)
     model = benchmark.model_record(args.model or pretrained_path(scenario.key)) if ran_lstm else None
     settings = {"noise": noise.name, "sigma": noise.sigma, "density": getattr(noise, "density", None),
@@ -362,12 +462,19 @@ def _output_file(path: str) -> Path:
     return target
 
 
+def _make_folder(path: str) -> Path:
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DenoiserError(f"Cannot make the folder {path}: {error.strerror}.") from None
+    return Path(path)
+
+
 def _output_targets(inputs: list[str], output: str) -> list[Path]:
     """One input: OUT is a file. Several: OUT is a folder and the outputs keep the input names."""
     if len(inputs) == 1 and not Path(output).is_dir():
         return [_output_file(output)]
-    folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _make_folder(output)
     names = [Path(p).name for p in inputs]
     if len(set(names)) != len(names):
         raise DenoiserError("Two inputs share a file name; their outputs would overwrite each other.")

@@ -1,6 +1,6 @@
 """Training data: clean images from a folder, and random augmented patches cut from them.
 
-Two ways to feed training: `load_folder` holds every image in memory (the bundled models), and
+Two ways to feed training: images held in memory give `patch_batch` (the bundled models), and
 `PatchStream` decodes images on demand in worker processes and shares them out among the ranks
 of a distributed run (a large photo collection).
 """
@@ -35,24 +35,23 @@ def image_files(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
-def load_folder(folder: str | os.PathLike, channels: int) -> list[np.ndarray]:
-    return [load_image(path, channels) for path in image_files(folder)]
-
-
 def augment(patch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One of the eight flips and right-angle rotations, chosen at random."""
     patch = np.rot90(patch, k=int(rng.integers(4)), axes=(0, 1))
     return patch[:, ::-1] if rng.integers(2) else patch
 
 
-def random_patch(image: np.ndarray, size: int, rng: np.random.Generator) -> tuple[int, int, np.ndarray]:
-    """A square crop (smaller images are reflected up to `size`), with its top-left corner."""
-    if min(image.shape[:2]) < size:
-        pad_h, pad_w = max(0, size - image.shape[0]), max(0, size - image.shape[1])
+def random_patch(image: np.ndarray, size: int | tuple[int, int],
+                 rng: np.random.Generator) -> tuple[int, int, np.ndarray]:
+    """A crop of `size` (a side, or rows and columns) with its top-left corner; smaller images are
+    reflected up to it."""
+    rows, columns = (size, size) if isinstance(size, int) else size
+    if image.shape[0] < rows or image.shape[1] < columns:
+        pad_h, pad_w = max(0, rows - image.shape[0]), max(0, columns - image.shape[1])
         image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="symmetric")
-    top = int(rng.integers(image.shape[0] - size + 1))
-    left = int(rng.integers(image.shape[1] - size + 1))
-    return top, left, image[top:top + size, left:left + size]
+    top = int(rng.integers(image.shape[0] - rows + 1))
+    left = int(rng.integers(image.shape[1] - columns + 1))
+    return top, left, image[top:top + rows, left:left + columns]
 
 
 def patch_batch(images: list[np.ndarray], batch_size: int, size: int, rng: np.random.Generator) -> np.ndarray:

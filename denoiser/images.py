@@ -58,6 +58,18 @@ def convert_channels(image: np.ndarray, channels: int) -> np.ndarray:
     return (image @ weights)[..., None].astype(np.float32)
 
 
+def downscale(image: np.ndarray, max_side: int | None) -> np.ndarray:
+    """The image, downscaled (antialiased) so its largest side is at most `max_side`; None keeps it."""
+    height, width = image.shape[:2]
+    if not max_side or max(height, width) <= max_side:
+        return image
+    from skimage.transform import resize  # here: reading and writing images needs no scikit-image
+
+    scale = max_side / max(height, width)
+    shape = (max(1, round(height * scale)), max(1, round(width * scale)), image.shape[2])
+    return np.clip(resize(image, shape, anti_aliasing=True, preserve_range=True), 0, 1).astype(np.float32)
+
+
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Float [0, 1] (H, W, C) to uint8 (H, W) or (H, W, 3)."""
     array = np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)

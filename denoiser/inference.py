@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .config import ENSEMBLE_SIZES  # re-exported
 from .noise_level import estimate_sigma
 
 
@@ -18,8 +19,8 @@ def denoise(model: nn.Module, image: np.ndarray, sigma: float | None = None,
     """Denoised float32 (H, W, C). `sigma` is the Gaussian noise level on the 0..255 scale;
     None estimates it from the image (ignored by models without a noise-level input).
     Tiles are at most `tile` pixels a side. Smaller tiles run faster per pixel here (their LSTM
-    activations stay in cache): a 512x512 photo as nine 192-pixel tiles took 0.71 s, as one
-    512 tile 1.17 s, with the same PSNR (benchmarks/tiles.py)."""
+    activations stay in cache), with the same PSNR: `python benchmarks/tiles.py` writes the times to
+    docs/benchmarks/tiles.json."""
     if not 0 <= overlap < tile:
         raise ValueError(f"Tiles of {tile} pixels need an overlap from 0 to {tile - 1}, not {overlap}.")
     if sigma is None:
@@ -39,9 +40,6 @@ def denoise(model: nn.Module, image: np.ndarray, sigma: float | None = None,
             weight[top:top + h, left:left + w] += ramp
     model.train(was_training)
     return np.clip(output / weight, 0.0, 1.0).astype(np.float32)
-
-
-ENSEMBLE_SIZES = (1, 2, 4, 8)
 
 
 def denoise_ensemble(model: nn.Module, image: np.ndarray, sigma: float | None = None,

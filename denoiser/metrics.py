@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from skimage.metrics import structural_similarity
 
 from .splits import SplitMasks
 
@@ -27,6 +26,8 @@ def ssim(clean: np.ndarray, estimate: np.ndarray, mask: np.ndarray | None = None
     side = min(clean.shape[:2])
     if side < 3:
         return float("nan")
+    from skimage.metrics import structural_similarity  # here: the command line starts without scikit-image
+
     window = min(7, side if side % 2 else side - 1)
     _, local = structural_similarity(clean, estimate, data_range=1.0, channel_axis=-1,
                                      win_size=window, full=True)
@@ -41,9 +42,11 @@ class Scores:
     pixels: int
     noisy_psnr: float
     denoised_psnr: float
-    denoised_ssim: float
     noisy_ssim: float
-    mse: float
+    denoised_ssim: float
+    noisy_mse: float
+    """On the 0..255 scale, the unit of the original notebook's test loss."""
+    denoised_mse: float
 
     @property
     def gain(self) -> float:
@@ -58,9 +61,9 @@ def score(clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray,
     pixels = int(mask.sum()) if mask is not None else clean.shape[0] * clean.shape[1]
     if pixels == 0:
         nan = float("nan")
-        return Scores(0, nan, nan, nan, nan, nan)
-    return Scores(pixels, psnr(clean, noisy, mask), psnr(clean, denoised, mask),
-                  ssim(clean, denoised, mask), ssim(clean, noisy, mask), mse_255(clean, denoised, mask))
+        return Scores(0, nan, nan, nan, nan, nan, nan)
+    return Scores(pixels, psnr(clean, noisy, mask), psnr(clean, denoised, mask), ssim(clean, noisy, mask),
+                  ssim(clean, denoised, mask), mse_255(clean, noisy, mask), mse_255(clean, denoised, mask))
 
 
 def score_splits(clean, noisy, denoised, masks: SplitMasks | None) -> dict[str, Scores]:

@@ -9,8 +9,8 @@ the noise and subtract it).
 - `OpponentColorDenoiser`: color as three decorrelated planes (luminance and two colour
   differences, as CBM3D works) through one shared single-channel network, so a gray model
   denoises color and all its training serves both.
-- `NoiseLevelSplit`: a small family, two copies of one network, the second fine-tuned for faint
-  noise; each image goes to one of them by its noise level.
+- `WithSpecialist`: a general network and its low-noise specialist, a second network of the
+  same design fine-tuned on low noise levels; each image goes to one of them by its noise level.
 
 Optional conditioning channels: a constant noise-level map (as FFDNet does, so one model serves
 many sigmas) and an impulse mask (pixels at exactly 0 or 1 outside black or white areas, for
@@ -23,35 +23,13 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-ARCHITECTURES = ("renet", "row")
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    architecture: str = "renet"
-    channels: int = 1
-    hidden: int = 32
-    depth: int = 1
-    features: int = 32
-    noise_map: bool = True
-    impulse_mask: bool = False
-    fill_impulses: bool = False
-    """Fill the masked pixels from clean neighbours before the network (needs `impulse_mask`)."""
-    opponent_colors: bool = False
-    """Color only: denoise opponent-colour planes with one shared single-channel network."""
-    specialist_below: float = 0.0
-    """If above 0, a second copy of the network serves the noise levels below this sigma (0..255
-    scale, the level the network is given), so a small network need not split itself between
-    faint and heavy noise (`NoiseLevelSplit`)."""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+from .config import ARCHITECTURES, ModelConfig  # re-exported: the config itself needs no torch
 
 
 def build_model(config: ModelConfig) -> nn.Module:
@@ -64,7 +42,7 @@ def build_model(config: ModelConfig) -> nn.Module:
         return OpponentColorDenoiser(config, build_model(replace(config, channels=1, opponent_colors=False)))
     if config.specialist_below > 0:
         general = replace(config, specialist_below=0.0)
-        return NoiseLevelSplit(config, build_model(general), build_model(general))
+        return WithSpecialist(config, build_model(general), build_model(general))
     if config.architecture == "renet":
         return ReNetDenoiser(config)
     if config.architecture == "row":
@@ -232,72 +210,72 @@ class OpponentColorDenoiser(nn.Module):
         return from_opponent(self.plane(planes, level).reshape(batch, 3, height, width))
 
 
-class NoiseLevelSplit(nn.Module):
-    """Two networks of one design: `low` for the noise levels below `config.specialist_below`,
-    `general` for the rest (and when no level is given). Each sample goes to one of them."""
+class WithSpecialist(nn.Module):
+    """Two networks of one design: the `specialist` for the noise levels below
+    `config.specialist_below`, the `general` one for the rest (and when no level is given). Each
+    sample goes to one of them."""
 
-    def __init__(self, config: ModelConfig, general: nn.Module, low: nn.Module):
+    def __init__(self, config: ModelConfig, general: nn.Module, specialist: nn.Module):
         super().__init__()
         self.config = config
         self.general = general
-        self.low = low
+        self.specialist = specialist
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
         if sigma is None:
             return self.general(noisy)
-        low = sigma * 255.0 < self.config.specialist_below
-        if bool(low.all()):
-            return self.low(noisy, sigma)
-        if not bool(low.any()):
+        to_specialist = sigma * 255.0 < self.config.specialist_below
+        if bool(to_specialist.all()):
+            return self.specialist(noisy, sigma)
+        if not bool(to_specialist.any()):
             return self.general(noisy, sigma)
         out = torch.empty_like(noisy)
-        out[low] = self.low(noisy[low], sigma[low])
-        out[~low] = self.general(noisy[~low], sigma[~low])
+        out[to_specialist] = self.specialist(noisy[to_specialist], sigma[to_specialist])
+        out[~to_specialist] = self.general(noisy[~to_specialist], sigma[~to_specialist])
         return out
 
 
-def specialize(model: nn.Module, below: float, start: nn.Module | None = None) -> nn.Module:
-    """`model` as the general half of a `NoiseLevelSplit` whose low-noise half starts as a copy of
-    it: it computes exactly what `model` computes until training on low noise moves the copy.
-    `start`, a single-channel network of the same design (see `low_noise_network`), begins the
-    low-noise half instead: a specialist trained elsewhere, say a gray one for a color model."""
+def add_specialist(model: nn.Module, below: float, start: nn.Module | None = None) -> nn.Module:
+    """`model` as the general network of a `WithSpecialist` whose specialist starts as a copy of
+    it, so it computes exactly what `model` computes until training on low noise moves the
+    specialist. `start`, a single-channel network of the same design (`specialist_or_network`),
+    begins the specialist instead: one trained elsewhere, say a gray one for a color model."""
     if not math.isfinite(below) or below <= 0:
         raise ValueError("the specialist's noise level must be a number above 0.")
     if isinstance(model, OpponentColorDenoiser):
-        return opponent_colors(specialize(model.plane, below, start))
-    if low_noise_split(model) is not None:
+        return opponent_colors(add_specialist(model.plane, below, start))
+    if specialist_of(model) is not None:
         raise ValueError("the model already has a low-noise specialist.")
     if not model.config.noise_map:
         raise ValueError("only a model given the noise level can route by it.")
     if start is not None and start.config != model.config:
         raise ValueError("the specialist to start from is not of the same design as the model's network.")
     config = replace(model.config, specialist_below=float(below))
-    return NoiseLevelSplit(config, model, copy.deepcopy(model if start is None else start))
+    return WithSpecialist(config, model, copy.deepcopy(model if start is None else start))
 
 
-def low_noise_network(model: nn.Module) -> nn.Module:
-    """The single-channel network that serves `model`'s lowest noise levels: its low-noise
-    specialist if it has one, else its network (a color model's plane network)."""
-    split = low_noise_split(model)
-    if split is not None:
-        return split.low
+def specialist_of(model: nn.Module) -> nn.Module | None:
+    """`model`'s low-noise specialist (a color model holds it in its plane network), if it has one."""
+    plane = model.plane if isinstance(model, OpponentColorDenoiser) else model
+    return plane.specialist if isinstance(plane, WithSpecialist) else None
+
+
+def specialist_or_network(model: nn.Module) -> nn.Module:
+    """The single-channel network that serves `model`'s lowest noise levels: its specialist if it
+    has one, else its network (a color model's plane network). It can start another's specialist."""
+    specialist = specialist_of(model)
+    if specialist is not None:
+        return specialist
     return model.plane if isinstance(model, OpponentColorDenoiser) else model
 
 
-def low_noise_split(model: nn.Module) -> NoiseLevelSplit | None:
-    """The `NoiseLevelSplit` inside `model` (a color model holds it as its plane network), if any."""
-    plane = model.plane if isinstance(model, OpponentColorDenoiser) else model
-    return plane if isinstance(plane, NoiseLevelSplit) else None
-
-
 def specialist_reach(model: nn.Module) -> float:
-    """The input sigma (0..255) below which some of the input goes to the low-noise specialist: its
+    """The input sigma (0..255) below which some of the input goes to the specialist: its
     threshold, or for a color model the sigma whose least-scaled opponent plane reaches it."""
-    split = low_noise_split(model)
-    if split is None:
+    if specialist_of(model) is None:
         return 0.0
     least_scale = float(OPPONENT_NOISE_SCALE.min()) if isinstance(model, OpponentColorDenoiser) else 1.0
-    return split.config.specialist_below / least_scale
+    return model.config.specialist_below / least_scale
 
 
 def opponent_colors(plane: nn.Module) -> OpponentColorDenoiser:

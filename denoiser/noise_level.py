@@ -15,7 +15,6 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import stats
 
 PATCH = 7
 """Patch side in pixels: 49 directions, enough for a least eigenvalue free of image structure."""
@@ -85,6 +84,8 @@ def _texture_threshold() -> float:
     """Gradient energy, in units of the noise variance, that a patch of pure noise stays under with
     probability CONFIDENCE. The energy is a quadratic form of the noise; it is modelled as a gamma
     variable with the same mean over the form's rank (Liu et al.)."""
+    from scipy import stats  # here: importing scipy.stats would slow every page that denoises, at its first view
+
     form = sum(step.T @ step for step in _difference_operators())
     rank = np.linalg.matrix_rank(form)
     return float(stats.gamma.ppf(CONFIDENCE, rank / 2, scale=2 * np.trace(form) / rank))

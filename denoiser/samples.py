@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import skimage.data
 
 from .errors import DenoiserError
 from .images import convert_channels
@@ -23,6 +22,8 @@ COLOR_BENCHMARK_PHOTOS = ("coffee", "chelsea")
 
 @lru_cache(maxsize=32)
 def _load(name: str) -> np.ndarray:
+    import skimage.data  # here, not at the top: the command line starts without scikit-image
+
     loader = getattr(skimage.data, name, None)
     if name not in TRAINING_PHOTOS + BENCHMARK_PHOTOS or loader is None:
         raise DenoiserError(f"Unknown sample photo '{name}'.")

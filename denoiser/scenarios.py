@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import ModelConfig
 from .errors import DenoiserError
-from .models import ModelConfig
 from .noise import GaussianNoise, NoiseModel, SaltPepperNoise
 
 
@@ -20,6 +20,8 @@ class Scenario:
     """The original notebook's noise for this scenario (the page's default)."""
     model: ModelConfig
     notebook_batch_size: int
+    notebook_test_mse: float
+    """The test MSE (0..255 scale) the original notebook reported for this scenario: it failed."""
     sample: str
     training_sigma: tuple[float, float] = (0.0, 55.0)
     training_density: tuple[float, float] = (0.0, 0.0)
@@ -38,12 +40,12 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     s.key: s for s in (
         Scenario("gray-gaussian", "Gray · Gaussian", 1, GaussianNoise(100.0),
-                 ModelConfig(channels=1, noise_map=True, depth=2), 32, "camera"),
+                 ModelConfig(channels=1, noise_map=True, depth=2), 32, 8953.0, "camera"),
         Scenario("gray-salt-pepper", "Gray · Salt & pepper", 1, SaltPepperNoise(0.1),
-                 ModelConfig(channels=1, noise_map=False, impulse_mask=True, fill_impulses=True), 32, "camera",
+                 ModelConfig(channels=1, noise_map=False, impulse_mask=True, fill_impulses=True), 32, 8953.0, "camera",
                  training_density=(0.02, 0.8)),
         Scenario("color-gaussian", "Color · Gaussian", 3, GaussianNoise(100.0),
-                 ModelConfig(channels=3, noise_map=True, opponent_colors=True, depth=2), 8, "coffee"),
+                 ModelConfig(channels=3, noise_map=True, opponent_colors=True, depth=2), 8, 9986.0, "coffee"),
     )
 }
 

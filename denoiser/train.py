@@ -22,7 +22,7 @@ from torch import nn
 from .data import PatchStream, augment, patch_batch, random_patch
 from .inference import denoise
 from .metrics import mse_255, psnr
-from .models import low_noise_split, specialist_reach
+from .models import specialist_of, specialist_reach
 from .noise import NoiseModel
 from .scenarios import Scenario
 from .splits import PixelSplit, SplitMasks
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 MSE_255 = 255.0 ** 2
 """Losses are computed on [0, 1] pixels and reported on the 0..255 scale (the notebook's unit)."""
+SAMPLES = ("patch", "row")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     patch_size: int = 32
+    sample: str = "patch"
+    """What `batch_size` counts: square patches of `patch_size` pixels, or with "row" rows of
+    `patch_size` pixels, the sequences a row LSTM reads (the notebook's samples): a batch of 32 rows
+    is one 32x32 patch. Either way an epoch is one pass over the training pixels."""
     split: PixelSplit = field(default_factory=PixelSplit)
     fresh_noise: bool = True
     """Draw new noise for every patch on the training pixels, where the clean image is known; the
@@ -53,8 +58,8 @@ class TrainConfig:
     """Denoise the whole image to score the validation pixels every this many epochs (and after the
     last): each check costs about a quarter of an epoch, so long runs on a time budget check less."""
     bfloat16: bool = False
-    """Train in bfloat16 autocast where the CPU computes it natively (AMX or AVX-512 BF16): about
-    1.6x the steps per second here; elsewhere float32 as usual."""
+    """Train in bfloat16 autocast where the CPU computes it natively (AMX or AVX-512 BF16), for more
+    steps per second (docs/benchmarks/precision.json); elsewhere float32 as usual."""
     time_budget: float | None = None
     """Seconds the run may take, its validation checks and the last one included: no step starts
     that would end past it. With `cosine`, the learning rate follows the time as well as the steps
@@ -67,6 +72,20 @@ class TrainConfig:
             raise ValueError(f"validate_every must be at least 1, not {self.validate_every}.")
         if self.time_budget is not None and self.time_budget <= 0:
             raise ValueError(f"time_budget must be above 0 seconds, not {self.time_budget}.")
+        if self.sample not in SAMPLES:
+            raise ValueError(f"sample must be one of {SAMPLES}, not {self.sample!r}.")
+
+    def patch_shape(self, height: int, width: int) -> tuple[int, int, int]:
+        """(patches, rows, columns) of one step's batch on an image of `height` x `width`."""
+        if self.sample == "row":
+            return 1, min(self.batch_size, height), min(self.patch_size, width)
+        size = min(self.patch_size, height, width)
+        return self.batch_size, size, size
+
+    def steps_per_epoch(self, train_pixels: int, height: int, width: int) -> int:
+        """Steps in one pass over the training pixels."""
+        patches, rows, columns = self.patch_shape(height, width)
+        return max(1, math.ceil(train_pixels / (patches * rows * columns)))
 
     def learning_rate_at(self, step: int, steps: int, elapsed: float) -> float:
         """The rate for the step after `step` of `steps`, `elapsed` seconds into the run."""
@@ -78,13 +97,26 @@ class TrainConfig:
         return self.learning_rate * _cosine_factor(done)
 
 
+NOTEBOOK_TIME_LIMIT = 120.0
+"""Seconds the notebook's 60 epochs may take on a page: what a person waits for."""
+
+
 def notebook_preset(scenario: Scenario) -> TrainConfig:
-    """The original notebook's settings for a scenario, from scratch and on one fixed noisy image."""
-    return TrainConfig(batch_size=scenario.notebook_batch_size, fresh_noise=False)
+    """The original notebook's settings for a scenario, from scratch and on one fixed noisy image:
+    Adam at 0.001, MSE, 60 epochs of the training pixels in batches of 32 rows (8 for color)."""
+    return TrainConfig(batch_size=scenario.notebook_batch_size, fresh_noise=False, sample="row",
+                       time_budget=NOTEBOOK_TIME_LIMIT)
 
 
-QUICK = TrainConfig(epochs=6, batch_size=8, patch_size=48, learning_rate=3e-4, cosine=True, bfloat16=True)
-"""A good result in seconds on 2 CPU cores, when starting from the bundled weights."""
+SCRATCH = TrainConfig(epochs=500, batch_size=4, patch_size=32, learning_rate=1e-3, cosine=True, bfloat16=True,
+                      validate_every=50, time_budget=120.0)
+"""The 2-D LSTM from random weights on one image for two minutes (the time ends it, not the epochs;
+the cosine schedule follows the time). Small batches: the most steps in the time (docs/NOTEBOOK.md)."""
+
+QUICK = TrainConfig(epochs=100, batch_size=8, patch_size=48, learning_rate=3e-4, cosine=True, bfloat16=True,
+                    validate_every=5, time_budget=30.0)
+"""The bundled weights fine-tuned on one image for half a minute (the cosine schedule follows the
+time); a shared server shortens it while others wait for a turn."""
 
 
 @dataclass(frozen=True)
@@ -142,11 +174,11 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     height, width = clean.shape[:2]
-    size = min(config.patch_size, height, width)
-    steps_per_epoch = max(1, math.ceil(height * width / size ** 2 / config.batch_size))
+    patches, rows, columns = config.patch_shape(height, width)
+    steps_per_epoch = config.steps_per_epoch(int(masks.train.sum()), height, width)
     total = steps_per_epoch * config.epochs
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    sigma = torch.full((config.batch_size,), noise.sigma / 255.0)
+    sigma = torch.full((patches,), noise.sigma / 255.0)
     stacked = np.concatenate([clean, noisy, masks.train[..., None].astype(np.float32)], axis=-1)
     channels = clean.shape[-1]
     has_validation = bool(masks.validation.any())
@@ -154,7 +186,7 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
                                    enabled=precision_name(torch.device("cpu"), config.bfloat16) == "bfloat16")
 
     history: list[Progress] = []
-    best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
+    best = (float("inf"), 0, copy.deepcopy(model.state_dict()), None)  # loss, epoch, weights, their denoised image
     start, step, stopped, out_of_time = time.perf_counter(), 0, False, False
     check_seconds, checked_at = 0.0, 0
     model.train()
@@ -167,9 +199,8 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
                 break
             for group in optimizer.param_groups:
                 group["lr"] = config.learning_rate_at(step, total, elapsed)
-            patches = np.stack([augment(random_patch(stacked, size, rng)[2], rng)
-                                for _ in range(config.batch_size)])
-            target, given, weight = patches[..., :channels], patches[..., channels:2 * channels], patches[..., -1:]
+            batch = np.stack([augment(random_patch(stacked, (rows, columns), rng)[2], rng) for _ in range(patches)])
+            target, given, weight = batch[..., :channels], batch[..., channels:2 * channels], batch[..., -1:]
             inputs = np.where(weight > 0, np.stack([noise.apply(p, rng) for p in target]), given) \
                 if config.fresh_noise else given
             with low_precision:
@@ -198,7 +229,7 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
         val_mask = masks.validation if has_validation else masks.train
         val_loss = mse_255(clean, estimate, val_mask)
         if val_loss < best[0]:
-            best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
+            best = (val_loss, epoch, copy.deepcopy(model.state_dict()), estimate)
         progress = replace(progress, val_loss=val_loss, val_psnr=psnr(clean, estimate, val_mask),
                            best_epoch=best[1], elapsed=time.perf_counter() - start)
         history.append(progress)
@@ -208,7 +239,8 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
             break
     seconds = time.perf_counter() - start
     model.load_state_dict(best[2])
-    return ImageTrainingResult(denoise(model, noisy, noise.sigma), history, best[1], stopped, seconds, out_of_time)
+    denoised = best[3] if best[3] is not None else denoise(model, noisy, noise.sigma)  # the best check's image
+    return ImageTrainingResult(denoised, history, best[1], stopped, seconds, out_of_time)
 
 
 @dataclass(frozen=True)
@@ -262,9 +294,10 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
     from .distributed import World, describe_rank, fingerprint, gather, mean, split_batch, wrap
 
     world = world or World()
-    split = low_noise_split(model)
-    if split is not None:  # a split model trains its low-noise specialist only, on the levels it serves
-        split.general.requires_grad_(False)
+    specialist = specialist_of(model)
+    if specialist is not None:  # a model with a low-noise specialist trains it alone, on the levels it serves
+        model.requires_grad_(False)
+        specialist.requires_grad_(True)
         low, high = scenario.training_sigma
         scenario = replace(scenario, training_sigma=(low, min(high, specialist_reach(model))))
     set_threads(config.threads or world.cpu_threads)
@@ -272,7 +305,7 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
     micro_batch = split_batch(config.batch_size, world.size, config.accumulate)
     network = wrap(model.to(world.device), world)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    schedule = _cosine(optimizer, config.steps)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.steps)
     precision = precision_name(world.device, config.mixed_precision)
     mixed = precision == "float16"  # bfloat16 has float32's range: no gradient scaling needed
     scaler = torch.amp.GradScaler("cuda", enabled=mixed)
@@ -283,6 +316,7 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
         first = resume["step"] + 1
         optimizer.load_state_dict(resume["optimizer"])
         schedule.load_state_dict(resume["schedule"])
+        schedule.T_max = config.steps  # a longer run decays from the saved rate to 0 at its new end
         if mixed and resume.get("scaler"):
             scaler.load_state_dict(resume["scaler"])
         rng.bit_generator.state = resume["rng"]
@@ -352,8 +386,8 @@ def precision_name(device: torch.device, mixed_precision: bool) -> str:
 
 def cpu_bfloat16() -> bool:
     """Whether this CPU has bfloat16 instructions (AMX or AVX-512 BF16). oneDNN also runs bfloat16
-    on plain AVX-512, converting as it goes: there a training step took 1.4 times as long as in
-    float32 (benchmarks/precision.py), so such CPUs train in float32."""
+    on plain AVX-512, converting as it goes: there a training step is slower than in float32
+    (`python benchmarks/precision.py` times both), so such CPUs train in float32."""
     def has(feature: str) -> bool:  # private probes: absent in some builds, then taken as no
         return bool(getattr(torch.cpu, f"_is_{feature}_supported", lambda: False)())
 
@@ -364,9 +398,6 @@ def _cosine_factor(done: float) -> float:
     """The share of the learning rate left when `done` of the run is behind (0 to 1): half a cosine."""
     return 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
 
-
-def _cosine(optimizer, total: int):
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _cosine_factor(s / total))
 
 
 def _nchw(batch: np.ndarray) -> torch.Tensor:

@@ -6,8 +6,6 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from dashboard.ui import page_file
-
 ENTRY = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 TIMEOUT = 180  # seconds for a run that trains; the machine may be busy
 
@@ -21,6 +19,7 @@ def started_app() -> AppTest:
 
 
 def open_page(at: AppTest, url_path: str) -> AppTest:
-    at.switch_page(page_file(url_path)).run()
+    """Switch to the page at `url_path` ('gray-gaussian'): its file in app_pages/, as streamlit_app.py names it."""
+    at.switch_page(f"app_pages/{url_path.replace('-', '_')}.py").run()
     assert not at.exception, at.exception
     return at

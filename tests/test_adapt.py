@@ -114,7 +114,8 @@ def test_adaptation_improves_psnr_without_seeing_the_clean_image(monkeypatch):
 
 def test_adaptation_lifts_the_bundled_model_on_wood_grain():
     # coffee's top-left crop at sigma 25 (docs/BENCHMARKS.md, blind.py): the table's wood grain is
-    # where the bundled model trails BM3D by 0.8 dB; adapting to the photo gains 0.6.
+    # where the bundled model trails BM3D by 0.8 dB; adapting to the photo gains 0.59 dB (measured
+    # 2026-12-02), held within 0.1 as training can amplify rounding that differs between CPUs.
     from denoiser.benchmark import image_rng
 
     clean = np.ascontiguousarray(sample_photo("coffee", 1)[:256, :256])
@@ -124,7 +125,7 @@ def test_adaptation_lifts_the_bundled_model_on_wood_grain():
     before = psnr(clean, denoise(model, noisy, sigma))
     result = adapt_to_photo(model, noisy, sigma, AdaptConfig(threads=2))
     assert result.kept
-    assert psnr(clean, result.denoised) > before + 0.3
+    assert psnr(clean, result.denoised) > before + 0.49
 
 
 def test_blind_spot_adaptation_improves_a_model_without_a_noise_level():

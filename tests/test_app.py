@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from apptest_tools import TIMEOUT, open_page, started_app
+from apptest_tools import ENTRY, TIMEOUT, open_page, started_app
 
-from dashboard.ui import NOTEBOOK_PRESET
+from dashboard.training_settings import NOTEBOOK_PRESET
 from denoiser.pretrained import load_pretrained, pretrained_path
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
@@ -70,7 +73,35 @@ def test_home_shows_the_picture_and_links_every_page(app):
     assert app.title[0].value == "LSTM image-denoising lab"
     links = [link.proto.page for link in app.get("page_link")]
     assert set(links) >= {*SCENARIOS, "your-photo", "benchmark"}  # the url paths
-    assert [i.proto.imgs[0].caption for i in app.image][:2] == ["Clean (held-out photo)", "Noisy, sigma 20"]
+    assert [i.proto.imgs[0].caption for i in app.image] == [
+        "Clean (held-out photo)", "Noisy, sigma 20", "Denoised by the bundled LSTM"]
+
+
+def test_the_home_page_draws_without_torch_or_the_baselines():
+    """The first view after a server start is Home: it waits for no model and no heavy import
+    (docs/benchmarks/first_view.json has the seconds)."""
+    code = ("import sys; from streamlit.testing.v1 import AppTest; "
+            "at = AppTest.from_file('streamlit_app.py', default_timeout=60); at.run(); "
+            "assert not at.exception and at.title[0].value == 'LSTM image-denoising lab'; "
+            "print(sorted(m for m in ('torch', 'bm3d', 'skimage.restoration', 'scipy.stats') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(ENTRY).parent, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@needs_weights
+def test_the_home_picture_is_what_the_bundled_weights_give():
+    """The Home page shows a stored picture (no torch at first view); after new weights,
+    `python scripts/home_picture.py` writes it again."""
+    from app_pages.home import PICTURE, make_picture
+    from denoiser.images import load_image
+
+    stored, expected = load_image(PICTURE, channels=1), make_picture()
+    assert stored.shape == expected.shape == (256, 768, 1)
+    assert np.abs(stored - expected).max() <= 1 / 255 + 1e-6  # the PNG's 8 bits
+    clean, noisy, denoised = np.split(stored, 3, axis=1)
+    assert np.mean((denoised - clean) ** 2) < np.mean((noisy - clean) ** 2) / 4  # over 6 dB better
 
 
 @pytest.mark.parametrize("key", list(SCENARIOS))
@@ -97,7 +128,7 @@ def test_each_scenario_page_trains_and_shows_results(app, key):
     assert outcome.action == "trained" and outcome.denoised.shape == outcome.clean.shape
     assert outcome.denoised.shape[:2] == (48, 48) and outcome.denoised.shape[2] == SCENARIOS[key].channels
     assert outcome.history and outcome.history[-1].epoch == 1 and outcome.best_epoch == 1
-    assert float(tiles["Test MSE (0..255)"][0]) == pytest.approx(outcome.scores["test"].mse, abs=0.05)
+    assert float(tiles["Test MSE (0..255)"][0]) == pytest.approx(outcome.scores["test"].denoised_mse, abs=0.05)
     labels = [d.proto.label for d in app.get("download_button")]
     assert labels == ["Denoised PNG", "Weights (.pt)", "Metrics (JSON)"]
     assert len(app.get("plotly_chart")) >= 4  # comparison, residual, error, histogram (+ loss)
@@ -145,26 +176,54 @@ def test_the_notebook_preset_sets_the_original_settings(app):
     app.radio(key="color-gaussian:preset").set_value(NOTEBOOK_PRESET).run()
     assert app.selectbox(key="color-gaussian:architecture").value == "row"
     assert app.number_input(key="color-gaussian:epochs").value == 60
-    assert app.select_slider(key="color-gaussian:batch").value == 8  # the notebook's color batch
+    assert app.number_input(key="color-gaussian:time_limit").value == 120  # what a person waits for
+    batch = app.select_slider(key="color-gaussian:batch")
+    assert batch.value == 8 and "rows of 32 pixels" in batch.label  # the notebook's color batch, in sequences
     assert app.select_slider(key="color-gaussian:lr").value == pytest.approx(1e-3)
     assert tuple(app.slider(key="color-gaussian:split").value) == pytest.approx((0.8, 0.9))
     assert app.checkbox(key="color-gaussian:from_bundled").value is False
+    assert any("An epoch is one pass over the training pixels" in c.value for c in app.caption)
 
 
-def test_the_notebook_network_reads_rgb_together_and_the_bundled_design_keeps_its_planes():
-    from dashboard.ui import model_to_train
-    from denoiser.scenarios import SCENARIOS
+def test_the_page_says_what_a_run_will_cost_before_train(app):
+    key = "gray-gaussian"
+    open_page(app, key)
+    upload(app, key, png_bytes(size=(64, 48)))
+    app.radio(key=f"{key}:preset").set_value(NOTEBOOK_PRESET).run()
+    app.number_input(key=f"{key}:epochs").set_value(10).run()
+    cost = [c.value for c in app.caption if c.value.startswith("This run: ")]
+    per_epoch = -(-round(64 * 48 * 0.8) // (32 * 32))  # one pass over the training pixels, 32 rows of 32
+    assert len(cost) == 1 and f"This run: {10 * per_epoch} steps (10 epochs of {per_epoch}) and 10 validation" in cost[0]
+    seconds = float(cost[0].split("about ")[1].split(" s")[0])
+    assert 0 <= seconds < 120
 
-    color = SCENARIOS["color-gaussian"].model
-    assert color.opponent_colors
-    assert model_to_train(color, "row", 64) == replace(color, architecture="row", hidden=64, opponent_colors=False,
-                                                      depth=1)
-    assert model_to_train(color, "renet", 32) == color
-    gray = SCENARIOS["gray-gaussian"].model  # the bundled Gaussian designs have two sweep blocks
-    assert gray.depth == color.depth == 2
-    assert model_to_train(gray, "row", 32).depth == 1 and model_to_train(gray, "renet", 32) == gray
-    bundled = load_pretrained("gray-gaussian").config  # from scratch: one network, not its low-noise specialist
-    assert bundled.specialist_below > 0 and model_to_train(bundled, "renet", 32) == replace(bundled, specialist_below=0)
+
+def test_the_page_and_fit_give_the_same_numbers_for_the_same_seed(app, tmp_path):
+    """The page and `python -m denoiser fit` build the run through denoiser.experiment."""
+    key, data = "gray-gaussian", png_bytes(size=(48, 40))
+    open_page(app, key)
+    upload(app, key, data)
+    app.radio(key=f"{key}:preset").set_value(NOTEBOOK_PRESET).run()
+    app.number_input(key=f"{key}:seed").set_value(3).run()
+    app.number_input(key=f"{key}:epochs").set_value(2).run()
+    app.button(key=f"{key}:train").click().run(timeout=TIMEOUT)
+    assert not app.exception, app.exception
+    page = app.session_state[f"{key}:outcome"].scores
+    (tmp_path / "photo.png").write_bytes(data)
+    result = subprocess.run([sys.executable, "-m", "denoiser", "fit", tmp_path / "photo.png", "--scenario", key,
+                             "--preset", "notebook", "--epochs", "2", "--seed", "3", "--threads", "1",
+                             "--json", tmp_path / "m.json"], cwd=Path(ENTRY).parent, capture_output=True, text=True,
+                            timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    fit = json.loads((tmp_path / "m.json").read_text())["splits"]
+    for split in ("train", "validation", "test", "all"):
+        assert fit[split]["noisy_psnr"] == pytest.approx(page[split].noisy_psnr, abs=1e-9)
+        assert fit[split]["denoised_psnr"] == pytest.approx(page[split].denoised_psnr, abs=1e-4)
+    assert page["test"].denoised_psnr != pytest.approx(page["test"].noisy_psnr, abs=0.01)  # it did train
+    table = app.dataframe[0].value  # beside the result: the notebook's reported test MSE and this run's
+    assert list(table["on the test pixels"]) == ["Original notebook (reported)", "Noisy input", "LSTM (trained here)"]
+    assert list(table["MSE (0..255)"])[0] == 8953.0
+    assert list(table["MSE (0..255)"])[2] == pytest.approx(page["test"].denoised_mse, abs=0.05)
 
 
 def test_results_and_settings_survive_a_page_switch(app):
@@ -195,30 +254,35 @@ def test_your_photo_page_denoises_an_upload(app):
     assert not app.exception
     tiles = metrics(app)
     assert float(tiles["Noise estimate after"][0]) <= float(tiles["Noise estimate before"][0])
-    assert app.session_state["your-photo:outcome"]["denoised"].shape == (64, 64, 1)
+    assert app.session_state["your-photo:outcome"].denoised.shape == (64, 64, 1)
     charts = " ".join(chart.proto.spec for chart in app.get("plotly_chart"))
     assert "Removed: photo" in charts and "Removed noise: standard deviation" in charts  # map and histogram
 
 
-def upload_downscaled_photo(app: AppTest, monkeypatch) -> np.ndarray:
-    """Your photo with a 96x80 gray upload (noise of sigma 15) and the page's size cut to 48, so the
-    page works on a downscaled copy; returns the upload as it decodes."""
-    import dashboard.tools
-    from denoiser.noise import GaussianNoise
-
-    monkeypatch.setattr(dashboard.tools, "MAX_PHOTO_SIDE", 48)
-    clean = sample_photo("camera", 1)[100:180, 200:296]
-    pixels = np.round(GaussianNoise(225.0).apply(clean, np.random.default_rng(0))[..., 0] * 255).astype(np.uint8)
+def upload_png(app: AppTest, pixels: np.ndarray, name: str) -> None:
+    """Upload a uint8 (H, W) array as a PNG on the Your photo page."""
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format="PNG")
     open_page(app, "your-photo")
-    app.file_uploader(key="your-photo:upload").set_value(("grainy.png", buffer.getvalue(), "image/png"))
+    app.file_uploader(key="your-photo:upload").set_value((name, buffer.getvalue(), "image/png"))
     app.run()
+    assert not app.exception, app.exception
+
+
+def upload_downscaled_photo(app: AppTest) -> np.ndarray:
+    """Your photo with a 2048x32 gray strip of the camera photo (noise of sigma 15): over the page's
+    1024 pixels a side, so the page works on a 1024x16 copy; returns the upload as it decodes."""
+    from denoiser.noise import GaussianNoise
+
+    camera = sample_photo("camera", 1)
+    clean = np.concatenate([camera[top:top + 32] for top in (100, 200, 300, 400)], axis=1)
+    pixels = np.round(GaussianNoise(225.0).apply(clean, np.random.default_rng(0))[..., 0] * 255).astype(np.uint8)
+    upload_png(app, pixels, "grainy.png")
     return pixels[..., None].astype(np.float32) / 255
 
 
 def test_full_size_noise_level_scales_the_choice_by_the_estimates():
-    from dashboard.tools import full_size_sigma
+    from app_pages.your_photo import full_size_sigma
 
     assert full_size_sigma(6.0, 5.0, 20.0) == pytest.approx(24.0)  # chosen 20% above the estimate: so at full size
     assert full_size_sigma(3.0, 0.0, 12.0) == 12.0  # nothing to scale from
@@ -226,46 +290,51 @@ def test_full_size_noise_level_scales_the_choice_by_the_estimates():
 
 
 @needs_weights
-def test_your_photo_page_denoises_a_downscaled_photo_at_full_size_on_request(app, monkeypatch):
-    import dashboard.tools
+def test_your_photo_page_denoises_a_downscaled_photo_at_full_size_on_request(app):
     from denoiser.images import load_image
     from denoiser.inference import denoise
     from denoiser.noise_level import estimate_sigma
 
-    full = upload_downscaled_photo(app, monkeypatch)
+    full = upload_downscaled_photo(app)
+    assert any("Downscaled from 2048×32 to 1024×16" in i.value for i in app.info)
     app.button(key="your-photo:denoise").click().run()
     outcome = app.session_state["your-photo:outcome"]
-    assert outcome["denoised"].shape == (40, 48, 1)  # the page's size
+    assert outcome.denoised.shape == (16, 1024, 1)  # the page's size
     app.button(key="your-photo:full-size").click().run()
     assert not app.exception
     stored = app.session_state["your-photo:full"]
-    assert stored["sigma"] == pytest.approx(outcome["sigma"] * estimate_sigma(full) / estimate_sigma(outcome["photo"]))
-    assert stored["sigma"] > 1.3 * outcome["sigma"]  # halving the size averaged noise away
-    result = load_image(stored["png"], channels=1)
-    assert result.shape == (80, 96, 1)
-    expected = denoise(load_pretrained("gray-gaussian").model, full, stored["sigma"])
+    assert stored.sigma == pytest.approx(outcome.sigma * estimate_sigma(full) / estimate_sigma(outcome.photo))
+    assert stored.sigma > 1.3 * outcome.sigma  # halving the size averaged noise away
+    result = load_image(stored.png, channels=1)
+    assert result.shape == (32, 2048, 1)
+    expected = denoise(load_pretrained("gray-gaussian").model, full, stored.sigma)
     assert np.abs(result - expected).max() <= 1 / 255 + 1e-6  # the PNG's 8 bits
-    assert any("Full-size PNG (96×80" in d.proto.label for d in app.get("download_button"))
+    assert any("Full-size PNG (2048×32" in d.proto.label for d in app.get("download_button"))
 
-    monkeypatch.setattr(dashboard.tools, "FULL_SIZE_MAX_PIXELS", 96 * 80 - 1)
-    app.button(key="your-photo:denoise").click().run()
+
+@needs_weights
+def test_your_photo_page_leaves_an_original_over_16_megapixels_to_the_command_line(app):
+    upload_png(app, np.full((2001, 8000), 128, np.uint8), "huge.png")  # 16,008,000 pixels
+    assert any("Downscaled from 8000×2001 to 1024×256" in i.value for i in app.info)
+    app.button(key="your-photo:denoise").click().run(timeout=TIMEOUT)
+    assert not app.exception
     assert not [b for b in app.button if b.key == "your-photo:full-size"]
     assert any("too large to denoise here" in caption.value for caption in app.caption)
 
 
 @needs_weights
-def test_your_photo_page_adapts_again_to_the_full_size_of_a_downscaled_photo(app, monkeypatch):
+def test_your_photo_page_adapts_again_to_the_full_size_of_a_downscaled_photo(app):
     from denoiser.images import load_image
 
-    upload_downscaled_photo(app, monkeypatch)
+    upload_downscaled_photo(app)
     app.button(key="your-photo:adapt").click().run(timeout=300)
-    assert "steps" in app.session_state["your-photo:outcome"]["adaptation"]
-    assert [b.label for b in app.button if b.key == "your-photo:full-size"] == ["Adapt to and denoise the full 96×80 photo"]
+    assert "steps" in app.session_state["your-photo:outcome"].adaptation
+    assert [b.label for b in app.button if b.key == "your-photo:full-size"] == ["Adapt to and denoise the full 2048×32 photo"]
     app.button(key="your-photo:full-size").click().run(timeout=300)
     assert not app.exception
     stored = app.session_state["your-photo:full"]
-    assert load_image(stored["png"], channels=1).shape == (80, 96, 1)
-    assert "steps" in stored["note"] and any(caption.value.startswith("Full size: ") for caption in app.caption)
+    assert load_image(stored.png, channels=1).shape == (32, 2048, 1)
+    assert "steps" in stored.note and any(caption.value.startswith("Full size: ") for caption in app.caption)
 
 
 @needs_weights
@@ -279,8 +348,8 @@ def test_your_photo_page_self_ensemble_averages_eight_views(app):
     app.button(key="your-photo:denoise").click().run()
     assert not app.exception
     outcome = app.session_state["your-photo:outcome"]
-    expected = denoise_ensemble(load_pretrained("gray-gaussian").model, outcome["photo"], outcome["sigma"], size=8)
-    np.testing.assert_allclose(outcome["denoised"], expected, atol=1e-6)
+    expected = denoise_ensemble(load_pretrained("gray-gaussian").model, outcome.photo, outcome.sigma, size=8)
+    np.testing.assert_allclose(outcome.denoised, expected, atol=1e-6)
     assert any("self-ensemble of 8" in caption.value for caption in app.caption)
 
 
@@ -292,8 +361,8 @@ def test_your_photo_page_adapts_to_the_photo_alone(app):
     app.button(key="your-photo:adapt").click().run(timeout=300)
     assert not app.exception
     outcome = app.session_state["your-photo:outcome"]
-    assert "steps" in outcome["adaptation"] and outcome["denoised"].shape == outcome["photo"].shape
-    assert outcome["views"] == 8  # the adapted weights' result is the self-ensemble, as the toggle asks
+    assert "steps" in outcome.adaptation and outcome.denoised.shape == outcome.photo.shape
+    assert outcome.views == 8  # the adapted weights' result is the self-ensemble, as the toggle asks
     assert any("estimated MSE" in caption.value and "self-ensemble of 8" in caption.value for caption in app.caption)
 
 
@@ -333,7 +402,7 @@ def test_a_run_interrupted_mid_training_leaves_its_best_model_as_the_result(app)
 
     import torch
 
-    from dashboard.ui import TrainingRun
+    from dashboard.training_progress import TrainingRun
     from denoiser.models import build_model
     from denoiser.noise import GaussianNoise
     from denoiser.splits import PixelSplit, make_masks

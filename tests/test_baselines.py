@@ -88,3 +88,17 @@ def test_bad_requests_are_user_errors(clean):
         run_baseline("median", clean, -1.0)
     with pytest.raises(DenoiserError, match="scenario"):
         baselines_for("nope")
+
+
+def test_without_the_bm3d_package_bm3d_is_left_out_with_one_clear_line(monkeypatch, clean):
+    """The hosted demo installs no bm3d (its license asks for consent before it goes on a server)."""
+    import importlib.util
+
+    from denoiser import baselines
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "bm3d" else real(name, *a))
+    assert "bm3d" not in baselines.available_baselines() and "bm3d" not in baselines.baselines_for("gray-gaussian")
+    assert baselines.baselines_for("gray-gaussian")[0] == "nlm"
+    with pytest.raises(DenoiserError, match="needs the bm3d package"):
+        baselines.run_baseline("bm3d", clean, 25.0)

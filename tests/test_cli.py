@@ -1,6 +1,7 @@
 """The command line as a user runs it: a real subprocess, its exit status, stderr and files."""
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -116,32 +117,33 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     torch.testing.assert_close(deeper.model(probe, torch.tensor([0.1])),
                                load_checkpoint(checkpoint).model(probe, torch.tensor([0.1])), atol=1e-4, rtol=0)
 
-    # --specialize-below with --init adds a low-noise copy and trains only that copy.
+    # --specialize-below with --init adds a low-noise specialist and trains only the specialist.
     result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 2, "--out", tmp_path / "low",
                  "--batch-size", 2, "--patch-size", 16, "--lr", 1e-2, "--init", checkpoint, "--specialize-below", 20)
     assert result.returncode == 0, result.stderr
-    split = load_checkpoint(tmp_path / "low" / "gray-gaussian.pt")
-    assert split.config.specialist_below == 20.0
+    specialized = load_checkpoint(tmp_path / "low" / "gray-gaussian.pt")
+    assert specialized.config.specialist_below == 20.0
     first = load_checkpoint(checkpoint).model.state_dict()
     for key, value in first.items():
-        torch.testing.assert_close(split.model.general.state_dict()[key], value, atol=0, rtol=0)
-    assert any(not torch.equal(split.model.low.state_dict()[key], value) for key, value in first.items())
+        torch.testing.assert_close(specialized.model.general.state_dict()[key], value, atol=0, rtol=0)
+    assert any(not torch.equal(specialized.model.specialist.state_dict()[key], value) for key, value in first.items())
     result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 3, "--out", tmp_path / "low",
                  "--batch-size", 2, "--patch-size", 16, "--resume", "--specialize-below", 10)
     assert result.returncode != 0 and "--specialize-below 10 (it has 20)" in result.stderr
 
-    # --low-from starts that copy from another run's low-noise specialist; the general half is --init's.
+    # --specialist-from starts the specialist from another run's; the general network is --init's.
     result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 1, "--out", tmp_path / "paired",
                  "--batch-size", 1, "--patch-size", 16, "--lr", 1e-9, "--init", checkpoint, "--specialize-below", 20,
-                 "--low-from", tmp_path / "low" / "gray-gaussian.pt")
+                 "--specialist-from", tmp_path / "low" / "gray-gaussian.pt")
     assert result.returncode == 0, result.stderr
     paired = load_checkpoint(tmp_path / "paired" / "gray-gaussian.pt")
-    for key, value in split.model.low.state_dict().items():
-        torch.testing.assert_close(paired.model.low.state_dict()[key], value, atol=1e-5, rtol=0)
+    for key, value in specialized.model.specialist.state_dict().items():
+        torch.testing.assert_close(paired.model.specialist.state_dict()[key], value, atol=1e-5, rtol=0)
         torch.testing.assert_close(paired.model.general.state_dict()[key], first[key], atol=0, rtol=0)
-    assert paired.metadata["low_from"]["file"] == "gray-gaussian.pt"
+    assert paired.metadata["specialist_from"]["file"] == "gray-gaussian.pt"
     result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 1, "--out", tmp_path / "mismatch",
-                 "--init", checkpoint, "--specialize-below", 20, "--low-from", ROOT / "denoiser" / "weights" / "gray-gaussian.pt")
+                 "--init", checkpoint, "--specialize-below", 20,
+                 "--specialist-from", ROOT / "denoiser" / "weights" / "gray-gaussian.pt")
     assert result.returncode != 0 and "same design" in result.stderr  # a hidden-32 specialist for a hidden-8 model
 
     # A gray model starts the color one: its network, shared by the three opponent planes.
@@ -155,15 +157,49 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     assert color.config.channels == 3 and color.config.opponent_colors and color.config.hidden == 8
     for key, value in load_checkpoint(checkpoint).model.state_dict().items():
         torch.testing.assert_close(color.model.plane.state_dict()[key], value, atol=1e-5, rtol=0)
-    # ... and the gray low-noise specialist can start the color one's.
+    # ... and the gray model's specialist can start the color one's.
     result = cli("train", "--data", color_data, "--scenario", "color-gaussian", "--steps", 1, "--out", tmp_path / "color-low",
                  "--batch-size", 1, "--patch-size", 16, "--lr", 1e-9, "--init", tmp_path / "color-run" / "color-gaussian.pt",
-                 "--specialize-below", 12, "--low-from", tmp_path / "low" / "gray-gaussian.pt")
+                 "--specialize-below", 12, "--specialist-from", tmp_path / "low" / "gray-gaussian.pt")
     assert result.returncode == 0, result.stderr
     color_low = load_checkpoint(tmp_path / "color-low" / "color-gaussian.pt")
     assert color_low.config.specialist_below == 12.0 and color_low.config.channels == 3
-    for key, value in split.model.low.state_dict().items():
-        torch.testing.assert_close(color_low.model.plane.low.state_dict()[key], value, atol=1e-5, rtol=0)
+    for key, value in specialized.model.specialist.state_dict().items():
+        torch.testing.assert_close(color_low.model.plane.specialist.state_dict()[key], value, atol=1e-5, rtol=0)
+
+
+def test_fit_runs_the_notebook_experiment_and_writes_its_scores(tmp_path, photo, gray_image):
+    from denoiser.experiment import noisy_input
+    from denoiser.noise import GaussianNoise
+
+    files = {"json": tmp_path / "m.json", "denoised": tmp_path / "d.png", "noisy": tmp_path / "n.png"}
+    result = cli("fit", photo, "--scenario", "gray-gaussian", "--variance", 400, "--epochs", 2, "--seed", 5,
+                 "--threads", 1, "--json", files["json"], "-o", files["denoised"], "--noisy-out", files["noisy"])
+    assert result.returncode == 0, result.stderr
+    record = json.loads(files["json"].read_text())
+    assert set(record["splits"]) == {"train", "validation", "test", "all"}
+    for scores in record["splits"].values():
+        assert {"noisy_psnr", "denoised_psnr", "noisy_ssim", "denoised_ssim", "noisy_mse", "denoised_mse"} <= set(scores)
+    assert record["splits"]["all"]["pixels"] == gray_image.shape[0] * gray_image.shape[1]
+    assert (record["preset"], record["architecture"], record["scenario"], record["epochs"]) == \
+        ("notebook", "row", "gray-gaussian", 2)
+    assert record["steps"] > 0 and record["seconds"] > 0 and "variance 400" in record["noise"]
+    test = record["splits"]["test"]
+    assert f"{test['denoised_psnr']:.2f}" in result.stdout and f"{test['noisy_mse']:.1f}" in result.stdout
+    expected_noisy = noisy_input(gray_image, GaussianNoise(400.0), 5)  # the run's noise, 8-bit in the file
+    assert np.abs(load_image(files["noisy"]) - expected_noisy).max() <= 0.5 / 255 + 1e-6
+    assert load_image(files["denoised"]).shape == gray_image.shape
+    mse = np.mean((255 * (load_image(files["noisy"]) - gray_image)) ** 2)
+    assert record["splits"]["all"]["noisy_mse"] == pytest.approx(mse, rel=0.02)
+
+
+def test_fit_downscales_as_the_pages_do(tmp_path):
+    big = tmp_path / "big.png"
+    save_image(np.ascontiguousarray(sample_photo("camera", 1)[:300, :150]), big)
+    result = cli("fit", big, "--scenario", "gray-salt-pepper", "--epochs", 1, "--threads", 1, "--json", tmp_path / "m.json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "m.json").read_text())["size"] == [256, 128]
+    assert "downscaled 150x300 to 128x256" in result.stderr
 
 
 @pytest.mark.parametrize("make_args, message", [
@@ -179,6 +215,17 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
      "--adapt-steps"),
     (lambda t, p: ["train", "--data", t / "nothing", "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r"],
      "No such folder"),
+    (lambda t, p: ["fit", t / "missing.png", "--scenario", "gray-gaussian", "--json", t / "m.json", "-o", t / "d.png"],
+     "No such file"),
+    (lambda t, p: ["fit", p, "--scenario", "gray-gaussian", "--preset", "keras", "--json", t / "m.json"], "invalid choice"),
+    (lambda t, p: ["fit", p, "--scenario", "gray-gaussian", "--density", 0.1, "--json", t / "m.json"],
+     "--density is for salt-and-pepper noise"),
+    (lambda t, p: ["fit", p, "--scenario", "gray-salt-pepper", "--variance", 100, "--json", t / "m.json"],
+     "--variance is for Gaussian noise"),
+    (lambda t, p: ["fit", p, "--scenario", "gray-gaussian", "--preset", "quick", "--architecture", "row",
+                   "--json", t / "m.json"], "trains from scratch"),
+    (lambda t, p: ["fit", p, "--scenario", "gray-gaussian", "--epochs", 0, "--json", t / "m.json"], "at least 1"),
+    (lambda t, p: ["fit", p, "--scenario", "gray-gaussian", "--json", t / "no-folder" / "m.json"], "No such folder"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "color-gaussian", "--steps", 1, "--out", t / "r",
                    "--init", ROOT / "denoiser" / "weights" / "gray-salt-pepper.pt"], "holds a model for other inputs"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
@@ -195,7 +242,7 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
      "must be a number above 0"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
                    "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt",
-                   "--low-from", ROOT / "denoiser" / "weights" / "gray-gaussian.pt"], "give both"),
+                   "--specialist-from", ROOT / "denoiser" / "weights" / "gray-gaussian.pt"], "give both"),
 ])
 def test_errors_are_one_line_without_traceback_or_output(tmp_path, photo, make_args, message):
     (tmp_path / "junk.png").write_bytes(b"this is not an image")

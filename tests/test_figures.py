@@ -167,9 +167,11 @@ def test_benchmark_figures_average_per_method():
             Row(image="a", method="lstm", psnr=30.0, ssim=0.8, seconds=1.0),
             Row(image="b", method="noisy", psnr=22.0, ssim=0.5, seconds=0.0),
             Row(image="b", method="lstm", psnr=32.0, ssim=0.9, seconds=3.0)]
-    charts = figures.benchmark_figures(rows, {"noisy": "Noisy input", "lstm": "LSTM"})
+    charts = figures.benchmark_figures(rows, {"noisy": "Noisy input", "lstm": "LSTM"}, highlighted={"lstm"})
     mean = charts["mean"].data[0]
     assert list(mean.x) == ["Noisy input", "LSTM"] and list(mean.y) == [21.0, 31.0]
+    assert list(mean.marker.color) == [figures.TRAIN_COLOR, figures.ACCENT]  # the LSTM stands out
+    assert list(charts["speed"].data[0].marker.color) == [figures.TRAIN_COLOR, figures.ACCENT]
     assert [bar.name for bar in charts["per_image"].data] == ["Noisy input", "LSTM"]
     assert list(charts["per_image"].data[1].y) == [30.0, 32.0]
     assert list(charts["speed"].data[0].x) == [1e-3, 2.0]  # zero seconds drawn at 1 ms on the log axis

@@ -100,4 +100,4 @@ def test_self_ensemble_of_eight_beats_one_view_with_the_bundled_model():
     clean = np.ascontiguousarray(sample_photo("camera", 1)[:128, :128])
     noisy = GaussianNoise(25.0 ** 2).apply(clean, np.random.default_rng(0))
     one, eight = (psnr(clean, denoise_ensemble(model, noisy, 25.0, size=k)) for k in (1, 8))
-    assert eight > one + 0.05, (one, eight)
+    assert eight > one + 0.45, (one, eight)  # 0.51 dB better (measured 2026-12-02)

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.models import (OPPONENT_NOISE_SCALE, ModelConfig, build_model, count_parameters, deepen,
-                             fill_impulses, from_opponent, impulse_mask, low_noise_network, low_noise_split,
-                             opponent_colors, specialist_reach, specialize, to_opponent)
+from denoiser.models import (OPPONENT_NOISE_SCALE, ModelConfig, add_specialist, build_model, count_parameters, deepen,
+                             fill_impulses, from_opponent, impulse_mask, opponent_colors, specialist_of,
+                             specialist_or_network, specialist_reach, to_opponent)
 from denoiser.noise import SaltPepperNoise
 
 
@@ -166,58 +166,58 @@ def _trained_looking(model):
 
 
 @pytest.mark.parametrize("channels", [1, 3])
-def test_specialize_starts_as_the_model_and_routes_each_sample_by_its_noise_level(channels):
+def test_add_specialist_starts_as_the_model_and_routes_each_sample_by_its_noise_level(channels):
     torch.manual_seed(0)
     plane = _trained_looking(build_model(ModelConfig(hidden=8, features=8))).eval()
     model = opponent_colors(plane) if channels == 3 else plane
-    split = specialize(model, 20.0)
+    specialized = add_specialist(model, 20.0)
     noisy, sigma = torch.rand(3, channels, 12, 15), torch.tensor([5.0, 30.0, 12.0]) / 255
-    torch.testing.assert_close(split(noisy, sigma), model(noisy, sigma), atol=1e-5, rtol=0)
-    assert count_parameters(split) == 2 * count_parameters(model)
+    torch.testing.assert_close(specialized(noisy, sigma), model(noisy, sigma), atol=1e-5, rtol=0)
+    assert count_parameters(specialized) == 2 * count_parameters(model)
 
-    halves = low_noise_split(split)
-    _trained_looking(halves.low)  # the specialist moves away from the general network
+    specialist = _trained_looking(specialist_of(specialized))  # it moves away from the general network
     if channels == 1:
         for i, level in enumerate(sigma):
-            half = halves.low if level * 255 < 20 else halves.general
-            other = halves.general if half is halves.low else halves.low
-            routed = split(noisy, sigma)[i]
-            torch.testing.assert_close(routed, half(noisy[i:i + 1], level[None])[0], atol=1e-4, rtol=0)
+            serving, other = (specialist, plane) if level * 255 < 20 else (plane, specialist)
+            routed = specialized(noisy, sigma)[i]
+            torch.testing.assert_close(routed, serving(noisy[i:i + 1], level[None])[0], atol=1e-4, rtol=0)
             assert (routed - other(noisy[i:i + 1], level[None])[0]).abs().max() > 0.01
-        torch.testing.assert_close(split(noisy), halves.general(noisy))  # no level given: the general one
+        torch.testing.assert_close(specialized(noisy), plane(noisy))  # no level given: the general one
     else:  # each opponent plane goes by its own level, sigma times its row's length
-        assert specialist_reach(split) == pytest.approx(20.0 / float(OPPONENT_NOISE_SCALE.min()))
-    rebuilt = build_model(split.config)  # what a checkpoint loads: same weights, same result
-    rebuilt.load_state_dict(split.state_dict())
-    torch.testing.assert_close(rebuilt.eval()(noisy, sigma), split(noisy, sigma))
+        assert specialist_reach(specialized) == pytest.approx(20.0 / float(OPPONENT_NOISE_SCALE.min()))
+    rebuilt = build_model(specialized.config)  # what a checkpoint loads: same weights, same result
+    rebuilt.load_state_dict(specialized.state_dict())
+    torch.testing.assert_close(rebuilt.eval()(noisy, sigma), specialized(noisy, sigma))
 
 
 @pytest.mark.parametrize("channels", [1, 3])
-def test_specialize_can_start_the_specialist_from_another_trained_network(channels):
+def test_add_specialist_can_start_the_specialist_from_another_trained_network(channels):
     torch.manual_seed(0)
     plane = _trained_looking(build_model(ModelConfig(hidden=8, features=8))).eval()
     model = opponent_colors(plane) if channels == 3 else plane
-    elsewhere = specialize(_trained_looking(build_model(ModelConfig(hidden=8, features=8))), 20.0)
-    split = specialize(model, 12.0, low_noise_network(elsewhere))
-    halves = low_noise_split(split)
-    assert halves.general is plane and halves.low is not elsewhere.low  # a copy: training one leaves the other
-    for key, value in elsewhere.low.state_dict().items():
-        assert torch.equal(halves.low.state_dict()[key], value)
+    elsewhere = add_specialist(_trained_looking(build_model(ModelConfig(hidden=8, features=8))), 20.0)
+    specialized = add_specialist(model, 12.0, specialist_or_network(elsewhere))
+    specialist = specialist_of(specialized)
+    general = (specialized.plane if channels == 3 else specialized).general
+    assert general is plane and specialist is not elsewhere.specialist  # a copy: training one leaves the other
+    for key, value in elsewhere.specialist.state_dict().items():
+        assert torch.equal(specialist.state_dict()[key], value)
     noisy, sigma = torch.rand(2, 1, 12, 15), torch.tensor([5.0, 30.0]) / 255
     if channels == 1:  # low levels go to the borrowed specialist, the rest to the model
-        torch.testing.assert_close(split(noisy[:1], sigma[:1]), elsewhere.low(noisy[:1], sigma[:1]))
-        torch.testing.assert_close(split(noisy[1:], sigma[1:]), plane(noisy[1:], sigma[1:]))
-    assert low_noise_network(split) is halves.low
-    assert low_noise_network(model) is plane  # no specialist: the network itself
+        torch.testing.assert_close(specialized(noisy[:1], sigma[:1]), elsewhere.specialist(noisy[:1], sigma[:1]))
+        torch.testing.assert_close(specialized(noisy[1:], sigma[1:]), plane(noisy[1:], sigma[1:]))
+    assert specialist_or_network(specialized) is specialist
+    assert specialist_or_network(model) is plane  # no specialist: the network itself
     with pytest.raises(ValueError, match="same design"):
-        specialize(model, 12.0, build_model(ModelConfig(hidden=16, features=8)))
+        add_specialist(model, 12.0, build_model(ModelConfig(hidden=16, features=8)))
 
 
-def test_specialize_refuses_a_model_without_noise_level_or_a_second_specialist():
+def test_add_specialist_refuses_a_model_without_noise_level_or_a_second_specialist():
     with pytest.raises(ValueError, match="noise level"):
-        specialize(build_model(ModelConfig(hidden=8, features=8, noise_map=False, impulse_mask=True)), 20)
+        add_specialist(build_model(ModelConfig(hidden=8, features=8, noise_map=False, impulse_mask=True)), 20)
     with pytest.raises(ValueError, match="already"):
-        specialize(specialize(build_model(ModelConfig(hidden=8, features=8)), 20), 10)
+        add_specialist(add_specialist(build_model(ModelConfig(hidden=8, features=8)), 20), 10)
     with pytest.raises(ValueError, match="above 0"):
-        specialize(build_model(ModelConfig(hidden=8, features=8)), 0)
-    assert low_noise_split(build_model(ModelConfig(hidden=8, features=8))) is None
+        add_specialist(build_model(ModelConfig(hidden=8, features=8)), 0)
+    assert specialist_of(build_model(ModelConfig(hidden=8, features=8))) is None
+    assert specialist_reach(build_model(ModelConfig(hidden=8, features=8))) == 0.0

@@ -1,4 +1,5 @@
-"""The bundled weights: present, small, and good on photos they never trained on (issue targets)."""
+"""The bundled weights: present, small, and on photos they never trained on held near the scores
+they were measured at, so that weights or code that make them worse fail here."""
 
 from dataclasses import replace
 
@@ -13,10 +14,15 @@ from denoiser.pretrained import load_pretrained, pretrained_path
 from denoiser.samples import TRAINING_PHOTOS, sample_photo
 from denoiser.scenarios import SCENARIOS
 
-TARGETS = [  # scenario, noise, photos, minimum mean PSNR gain over the noisy input in dB
-    ("gray-gaussian", GaussianNoise(25.0 ** 2), ("camera", "coins", "chelsea"), 5.0),
-    ("color-gaussian", GaussianNoise(10.0 ** 2), ("coffee", "chelsea"), 3.0),
-    ("gray-salt-pepper", SaltPepperNoise(0.1), ("camera", "coins", "chelsea"), 8.0),
+MARGIN_DB = 0.05
+"""How far a score may fall below the one measured (2026-12-02, torch 2.13 on this machine's CPU):
+inference is float32 and seeded (1 and 2 threads agree to 1e-12 dB), while losing the low-noise
+specialist costs 0.13 dB at sigma 10. New weights: measure again and update the numbers."""
+
+MEASURED = [  # scenario, noise, photos, mean PSNR gain over the noisy input in dB
+    ("gray-gaussian", GaussianNoise(25.0 ** 2), ("camera", "coins", "chelsea"), 11.59),
+    ("color-gaussian", GaussianNoise(10.0 ** 2), ("coffee", "chelsea"), 7.72),
+    ("gray-salt-pepper", SaltPepperNoise(0.1), ("camera", "coins", "chelsea"), 28.81),
 ]
 
 
@@ -32,8 +38,8 @@ def test_each_scenario_ships_small_weights_of_its_own(key):
     assert (checkpoint.config.specialist_below > 0) == (key in ("gray-gaussian", "color-gaussian"))
 
 
-@pytest.mark.parametrize("key, noise, photos, gain", TARGETS)
-def test_bundled_weights_denoise_held_out_photos(key, noise, photos, gain):
+@pytest.mark.parametrize("key, noise, photos, measured", MEASURED)
+def test_bundled_weights_denoise_held_out_photos(key, noise, photos, measured):
     assert not set(photos) & set(TRAINING_PHOTOS)
     model = load_pretrained(key).model
     channels = SCENARIOS[key].channels
@@ -42,31 +48,30 @@ def test_bundled_weights_denoise_held_out_photos(key, noise, photos, gain):
         clean = np.ascontiguousarray(sample_photo(name, channels)[:192, :192])
         noisy = noise.apply(clean, np.random.default_rng(i))
         gains.append(psnr(clean, denoise(model, noisy, noise.sigma)) - psnr(clean, noisy))
-    assert np.mean(gains) >= gain, gains
+    assert np.mean(gains) > measured - MARGIN_DB, gains
 
 
 def test_color_model_beats_color_non_local_means_clearly():
-    """The opponent-plane color model: 2.1 dB over non-local means on these held-out crops at
-    sigma 25, where the earlier network reading R, G and B together managed 1.3 dB."""
+    """The opponent-plane color model against non-local means on held-out crops at sigma 25."""
     model = load_pretrained("color-gaussian").model
     margins = []
     for i, name in enumerate(("coffee", "chelsea")):
         clean = np.ascontiguousarray(sample_photo(name, 3)[:192, :192])
         noisy = GaussianNoise(25.0 ** 2).apply(clean, np.random.default_rng(i))
         margins.append(psnr(clean, denoise(model, noisy, 25.0)) - psnr(clean, run_baseline("nlm", noisy, 25.0)[0]))
-    assert np.mean(margins) >= 1.7, margins
+    assert np.mean(margins) > 2.91 - MARGIN_DB, margins
 
 
-@pytest.mark.parametrize("density", [0.1, 0.3, 0.5, 0.7])
-def test_salt_and_pepper_beats_the_adaptive_median_by_two_db(density):
-    """Issue 5, target 3, on held-out crops at every density the issue names."""
+@pytest.mark.parametrize("density, measured", [(0.1, 7.76), (0.3, 5.52), (0.5, 4.62), (0.7, 5.20)])
+def test_salt_and_pepper_beats_the_adaptive_median_clearly(density, measured):
+    """On held-out crops, from light to heavy impulse noise (the model trains on densities 0.02 to 0.8)."""
     model = load_pretrained("gray-salt-pepper").model
     margins = []
     for i, name in enumerate(("camera", "coins", "moon")):
         clean = np.ascontiguousarray(sample_photo(name, 1)[:192, :192])
         noisy = SaltPepperNoise(density).apply(clean, np.random.default_rng(i))
         margins.append(psnr(clean, denoise(model, noisy)) - psnr(clean, adaptive_median(noisy, 0.0)))
-    assert np.mean(margins) >= 2.0, margins
+    assert np.mean(margins) > measured - MARGIN_DB, margins
 
 
 def test_salt_and_pepper_model_keeps_white_areas_white():
@@ -77,5 +82,5 @@ def test_salt_and_pepper_model_keeps_white_areas_white():
     noisy = SaltPepperNoise(0.1).apply(clean, np.random.default_rng(0))
     denoised = denoise(load_pretrained("gray-salt-pepper").model, noisy)
     inside, was_white = denoised[44:76, 44:76], noisy[44:76, 44:76] == 1.0
-    assert np.mean(inside[was_white] == 1.0) > 0.98 and inside.min() > 0.99
-    assert psnr(clean, denoised) > 35.0
+    assert np.mean(inside[was_white] == 1.0) > 0.99 and inside.min() > 0.99  # 0.996 and 0.996
+    assert psnr(clean, denoised) > 37.00 - MARGIN_DB

@@ -27,8 +27,9 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_tools import ENTRY, TIMEOUT, open_page, started_app
 
-from denoiser import cli, jobs
-from denoiser.jobs import TrainingSlots
+from dashboard import training_slots
+from dashboard.training_slots import TrainingSlots
+from denoiser import cli
 from denoiser.samples import sample_photo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -293,7 +294,7 @@ def test_the_server_settings_keep_xsrf_protection_and_an_upload_limit():
 def slots(monkeypatch) -> TrainingSlots:
     """Fresh process-wide slots for one test: one training at a time, a short time cap."""
     fresh = TrainingSlots(capacity=1, time_cap=60, max_waiting=2)
-    monkeypatch.setattr(jobs, "_slots", fresh)
+    monkeypatch.setattr(training_slots, "_slots", fresh)
     return fresh
 
 

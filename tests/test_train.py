@@ -1,11 +1,16 @@
+import math
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
+from denoiser.checkpoint import read_payload
 from denoiser.inference import denoise
 from denoiser.metrics import psnr
-from denoiser.models import ModelConfig, build_model, low_noise_split, specialize
+from denoiser.models import ModelConfig, add_specialist, build_model, specialist_of
 from denoiser.noise import GaussianNoise
+from denoiser.pretrained import load_pretrained, pretrained_path
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
 from denoiser.splits import PixelSplit, make_masks
@@ -125,9 +130,35 @@ def test_no_validation_pixels_falls_back_to_train_pixels(setup):
 
 def test_notebook_preset_keeps_the_original_defaults():
     gray, color = notebook_preset(SCENARIOS["gray-gaussian"]), notebook_preset(SCENARIOS["color-gaussian"])
-    assert (gray.epochs, gray.batch_size, gray.learning_rate) == (60, 32, 1e-3)
+    assert (gray.epochs, gray.batch_size, gray.learning_rate, gray.cosine) == (60, 32, 1e-3, False)
     assert color.batch_size == 8
     assert (gray.split.train, gray.split.validation, gray.split.test) == (0.8, 0.1, 0.1)
+    assert gray.sample == "row" and not gray.fresh_noise and gray.time_budget == 120
+
+
+def test_a_batch_of_rows_is_one_patch_that_many_rows_high():
+    rows = TrainConfig(batch_size=8, patch_size=32, sample="row")
+    assert rows.patch_shape(256, 256) == (1, 8, 32)
+    assert rows.patch_shape(5, 20) == (1, 5, 20)  # never more rows or columns than the image has
+    assert TrainConfig(batch_size=8, patch_size=32).patch_shape(256, 100) == (8, 32, 32)
+    with pytest.raises(ValueError, match="sample"):
+        TrainConfig(sample="pixel")
+
+
+def test_an_epoch_is_one_pass_over_the_training_pixels():
+    train_pixels = 52_429  # 80% of 256 x 256
+    assert TrainConfig(batch_size=32, patch_size=32, sample="row").steps_per_epoch(train_pixels, 256, 256) == 52
+    assert TrainConfig(batch_size=8, patch_size=48).steps_per_epoch(train_pixels, 256, 256) == 3
+    assert TrainConfig(batch_size=8, patch_size=48).steps_per_epoch(10, 256, 256) == 1
+
+
+def test_row_batches_train_the_row_lstm_and_count_their_steps(setup):
+    clean, noisy, noise, masks = setup
+    model = build_model(ModelConfig(architecture="row", hidden=8))
+    config = TrainConfig(epochs=2, batch_size=8, patch_size=16, sample="row", threads=1)
+    result = train_on_image(model, clean, noisy, noise, masks, config)
+    per_epoch = math.ceil(int(masks.train.sum()) / (8 * 16))
+    assert [p.step for p in result.history] == [per_epoch, 2 * per_epoch]
 
 
 def test_corpus_training_learns_to_denoise():
@@ -143,22 +174,50 @@ def test_corpus_training_learns_to_denoise():
     assert psnr(held_out, denoise(model, noisy, 25.0)) > max(before, psnr(held_out, noisy)) + 0.5
 
 
-def test_corpus_training_of_a_split_model_trains_only_its_specialist_on_its_noise_levels():
+def test_corpus_training_of_a_model_with_a_specialist_trains_only_the_specialist_on_its_noise_levels():
     images = [np.ascontiguousarray(sample_photo("astronaut", 1)[::8, ::8])]
     torch.manual_seed(0)
-    model = specialize(build_model(ModelConfig(hidden=8, features=8)), 15.0)
-    halves = low_noise_split(model)
-    general = {k: v.clone() for k, v in halves.general.state_dict().items()}
-    low = {k: v.clone() for k, v in halves.low.state_dict().items()}
+    model = add_specialist(build_model(ModelConfig(hidden=8, features=8)), 15.0)
+    specialist = specialist_of(model)
+    general = {k: v.clone() for k, v in model.general.state_dict().items()}
+    before = {k: v.clone() for k, v in specialist.state_dict().items()}
     levels = []
-    halves.low.register_forward_pre_hook(lambda module, inputs: levels.append(inputs[1] * 255))
+    specialist.register_forward_pre_hook(lambda module, inputs: levels.append(inputs[1] * 255))
     train_on_corpus(model, images, SCENARIOS["gray-gaussian"],  # its levels reach 55
                     CorpusConfig(steps=6, batch_size=8, patch_size=16, learning_rate=1e-2, threads=1))
     assert len(levels) == 6  # every batch went to the specialist alone
     assert float(torch.cat(levels).max()) < 15.0
-    for key, value in halves.general.state_dict().items():
+    for key, value in model.general.state_dict().items():
         torch.testing.assert_close(value, general[key], atol=0, rtol=0)
-    assert any(not torch.equal(value, low[key]) for key, value in halves.low.state_dict().items())
+    assert any(not torch.equal(value, before[key]) for key, value in specialist.state_dict().items())
+
+
+def test_corpus_training_anneals_by_half_a_cosine_and_a_longer_resumed_run_decays_to_its_new_end():
+    images = [np.ascontiguousarray(sample_photo("astronaut", 1)[::8, ::8])]
+    config = CorpusConfig(steps=4, batch_size=2, patch_size=16, learning_rate=0.01, threads=1, checkpoint_every=1)
+
+    def rates(steps: int, resume: dict | None = None) -> tuple[list[float], list[dict]]:
+        torch.manual_seed(0)
+        states = []
+        train_on_corpus(build_model(ModelConfig(hidden=8, features=8)), images, SCENARIOS["gray-gaussian"],
+                        replace(config, steps=steps), on_checkpoint=states.append, resume=resume)
+        return [state["optimizer"]["param_groups"][0]["lr"] for state in states], states
+
+    straight, states = rates(4)  # the rate after each step
+    assert straight == pytest.approx([0.005 * (1 + math.cos(math.pi * step / 4)) for step in (1, 2, 3, 4)], abs=1e-12)
+    longer, _ = rates(8, resume=states[1])  # from step 2 of 4 on to 8: from the rate reached down to 0
+    assert longer == pytest.approx([straight[1] * (1 + math.cos(math.pi * step / 8)) / (1 + math.cos(math.pi / 4))
+                                    for step in range(3, 9)], abs=1e-12)
+
+
+def test_a_bundled_file_resumes_though_its_schedule_state_was_written_by_a_lambda_schedule():
+    training = read_payload(pretrained_path("gray-gaussian"))["training"]
+    assert "lr_lambdas" in training["schedule"]  # written by LambdaLR before CosineAnnealingLR
+    images, states = [np.ascontiguousarray(sample_photo("astronaut", 1)[::8, ::8])], []
+    config = CorpusConfig(steps=training["step"] + 1, batch_size=2, patch_size=16, threads=1)
+    train_on_corpus(load_pretrained("gray-gaussian").model, images, SCENARIOS["gray-gaussian"], config,
+                    resume=training, on_checkpoint=states.append)
+    assert states[-1]["step"] == states[-1]["schedule"]["last_epoch"] == training["step"] + 1
 
 
 def test_balanced_loss_weighs_a_low_noise_patch_above_a_high_noise_one():

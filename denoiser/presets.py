@@ -1,0 +1,54 @@
+"""The per-image presets as data (no torch here, so the command line checks a choice at once):
+the network each trains, and whether it starts from the bundled weights. Their training settings
+are `denoiser.train.QUICK`, `notebook_preset` and `SCRATCH`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import DenoiserError
+
+if TYPE_CHECKING:
+    from .scenarios import Scenario
+    from .train import TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    title: str
+    architecture: str
+    from_bundled: bool
+    """Fine-tune the bundled weights (when the scenario has them) instead of random weights."""
+    depth: int | None = None
+    """Sweep blocks of the 2-D LSTM it trains from scratch; None keeps the bundled design's."""
+
+    def training(self, scenario: Scenario) -> TrainConfig:
+        from .train import QUICK, SCRATCH, notebook_preset
+
+        return {"quick": QUICK, "notebook": notebook_preset(scenario), "scratch": SCRATCH}[self.key]
+
+    def check(self, architecture: str, bundled_architecture: str | None) -> None:
+        """Refuse a network that this preset cannot start: fine-tuning keeps the bundled one."""
+        if self.from_bundled and bundled_architecture is not None and architecture != bundled_architecture:
+            raise DenoiserError(f"The {self.key} preset fine-tunes the bundled {bundled_architecture} network; "
+                                f"the {architecture} network trains from scratch (preset notebook or scratch).")
+
+
+PRESETS = {p.key: p for p in (
+    Preset("quick", "Quick: bundled weights, fine-tuned", "renet", True),
+    Preset("notebook", "Original notebook: row LSTM from scratch", "row", False),
+    Preset("scratch", "2-D LSTM from scratch", "renet", False, depth=1),  # one block: twice the steps in the time
+)}
+
+NOTEBOOK_EPOCHS = ("An epoch is one pass over the training pixels, as in the notebook; with the notebook's preset a batch "
+                   "of 32 (8 for color) is that many rows of 32 pixels, the sequences its LSTM reads.")
+"""The page's one line on what an epoch and a batch mean."""
+
+
+def get_preset(key: str) -> Preset:
+    try:
+        return PRESETS[key]
+    except KeyError:
+        raise DenoiserError(f"Unknown preset '{key}': choose one of {', '.join(PRESETS)}.") from None

@@ -1,0 +1,257 @@
+"""Run a scenario's recipe (`denoiser.recipes`): every stage its model needs, in order, each one
+`train` run (the same distributed-capable training) written to `OUT/<stage>.pt` with its log
+`OUT/<stage>.log.jsonl`. The last stage's file is the model.
+
+With `resume`, a finished stage (its file says so) is skipped and an unfinished one carries on from
+its last checkpoint, so a long recipe can be spread over several short sessions. Mistakes are
+caught before anything is written; torch loads only once they are ruled out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from .errors import DenoiserError
+from .images import IMAGE_SUFFIXES
+from .recipes import RANDOM, Recipe, Stage, get_recipe, lineage, plan
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class RecipeRun:
+    """How to run a recipe: which, on which photos, into which folder."""
+
+    scenario: str
+    out: Path
+    corpus: Path | None = None
+    """The training folder `python -m denoiser corpus --out` wrote; not needed with `smoke`."""
+    resume: bool = False
+    smoke: bool = False
+    """A few steps of tiny patches per stage on the scikit-image photos: does every stage still run?"""
+    workers: int = 4
+    """Image-decoding processes per rank when the corpus is streamed (on a GPU or under torchrun)."""
+    threads: int | None = None
+    checkpoint_every: int = 200
+
+
+@dataclass(frozen=True)
+class SmokeSettings:
+    """What `--smoke` trains each stage with instead of the recipe's steps, patches and batch."""
+
+    steps: int = 2
+    patch_size: int = 16
+    patches_per_process: int = 2
+    checkpoint_every: int = 1
+
+
+SMOKE = SmokeSettings()
+
+
+def stage_file(out: Path, name: str) -> Path:
+    return Path(out) / f"{name}.pt"
+
+
+def check_run(run: RecipeRun) -> list[tuple[Recipe, Stage]]:
+    """The stages to run, once the mistakes a user can make are ruled out (no torch needed)."""
+    stages = plan(get_recipe(run.scenario))
+    for flag, value, least in (("--workers", run.workers, 0), ("--threads", run.threads, 1),
+                               ("--checkpoint-every", run.checkpoint_every, 1)):
+        if value is not None and value < least:
+            raise DenoiserError(f"{flag} must be at least {least}, not {value}.")
+    if run.corpus is None and not run.smoke:
+        raise DenoiserError("Give --corpus DIR, the training folder `python -m denoiser corpus --out DIR` wrote "
+                            "(or --smoke to try the stages on the scikit-image photos).")
+    if run.corpus is not None:
+        if not Path(run.corpus).is_dir():
+            raise DenoiserError(f"No such corpus folder: {run.corpus} (python -m denoiser corpus --out {run.corpus} "
+                                "writes it).")
+        if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in Path(run.corpus).rglob("*")):
+            raise DenoiserError(f"No images (PNG, JPEG, TIFF, WebP) under the corpus folder {run.corpus}.")
+    if Path(run.out).exists() and not Path(run.out).is_dir():
+        raise DenoiserError(f"{run.out} is a file; --out needs a folder.")
+    done = [stage.name for _, stage in stages if stage_file(run.out, stage.name).exists()]
+    if done and not run.resume:
+        raise DenoiserError(f"{run.out} already holds {stage_file(run.out, done[0]).name}: add --resume to skip "
+                            "finished stages and carry on, or choose an empty --out.")
+    return stages
+
+
+def run_recipe(run: RecipeRun, report: Callable[[str], None] = print) -> Path:
+    """Train every stage that is not finished yet; returns the model's file (the last stage's)."""
+    stages = check_run(run)
+
+    from . import distributed  # torch: only once the checks passed
+
+    world = distributed.world_from_env()
+    say = report if world.is_main else (lambda _: None)
+    for _, stage in stages:  # an uneven batch or a stage file of other settings stops the run before it writes
+        if not run.smoke:
+            distributed.split_batch(stage.batch_size, world.size, 1)
+        _stage_payload(run, stage)
+    source = source_version()
+    photos = _Photos(run)
+    with distributed.process_group(world):
+        for owner, stage in stages:
+            _run_stage(run, owner, stage, world, source, photos, say)
+    model = stage_file(run.out, get_recipe(run.scenario).model.name)
+    say(f"the {run.scenario} model: {model}" + ("" if run.smoke else
+        f" (copy it to denoiser/weights/{run.scenario}.pt)"))
+    return model
+
+
+def source_version(root: Path = REPOSITORY) -> dict:
+    """The git commit of the code in `root` (`"unknown"` outside a git checkout) and whether the
+    tree had changes not committed, so a stage file says what trained it."""
+    root = Path(root).resolve()
+
+    def git(*args: str) -> str | None:
+        try:
+            result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    commit = git("rev-parse", "HEAD") if top and Path(top).resolve() == root else None
+    if commit is None:
+        return {"commit": "unknown", "dirty": None}
+    return {"commit": commit, "dirty": bool(git("status", "--porcelain"))}
+
+
+def file_record(path: Path) -> dict:
+    """A file's name and the start of its SHA-256, as `train` records the weights a run started from."""
+    return {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16]}
+
+
+def _stage_payload(run: RecipeRun, stage: Stage) -> dict | None:
+    """The stage's file as saved (None if there is none), checked to be this stage of this recipe."""
+    from .checkpoint import read_payload
+
+    path = stage_file(run.out, stage.name)
+    if not path.is_file():
+        return None
+    payload = read_payload(path)
+    record = payload.get("metadata", {}).get("recipe") or {}
+    if record.get("stage") != stage.name:
+        raise DenoiserError(f"{path} is not a file of the recipe's stage {stage.name}: move it away or choose "
+                            "another --out.")
+    settings = record.get("settings", {})
+    changed = [f"{key} {settings.get(key)!r}, now {value!r}" for key, value in stage.settings().items()
+               if settings.get(key) != value]
+    if record.get("smoke") != run.smoke:
+        changed.append("a smoke run" if record.get("smoke") else "a full run, not a smoke run")
+    if changed:
+        raise DenoiserError(f"{path} was trained with other settings than stage {stage.name} has now "
+                            f"({'; '.join(changed)}): move it away or choose another --out.")
+    if record.get("complete"):
+        for key, name in (("init", stage.start), ("specialist_from", stage.specialist_from)):
+            if name not in (None, RANDOM) and stage_file(run.out, name).is_file() and \
+                    payload["metadata"].get(key) != file_record(stage_file(run.out, name)):
+                raise DenoiserError(f"{path} started from another {name}.pt than the one in {run.out}: "
+                                    "move the later stages away to train them again.")
+    return payload
+
+
+def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict, photos: _Photos,
+               say: Callable[[str], None]) -> None:
+    from .checkpoint import load_checkpoint
+    from .scenarios import get_scenario
+    from .train import CorpusConfig
+    from .training_run import train_to_checkpoint
+
+    path = stage_file(run.out, stage.name)
+    payload = _stage_payload(run, stage)
+    if payload is not None and payload["metadata"]["recipe"]["complete"]:
+        say(f"{stage.name}: finished, skipped")
+        return
+    scenario = get_scenario(owner.scenario)
+    noise = "training_density" if scenario.noise_kind == "salt-pepper" else "training_sigma"
+    scenario = replace(scenario, **{noise: tuple(stage.noise)})
+    resume = payload.get("training") if payload else None
+    model = load_checkpoint(path).model if resume else starting_model(stage, scenario, Path(run.out))
+    images, count, described = photos.get(stage, scenario.channels, world)
+    smoke = {"steps": SMOKE.steps, "patch_size": SMOKE.patch_size, "checkpoint_every": SMOKE.checkpoint_every,
+             "batch_size": SMOKE.patches_per_process * world.size} if run.smoke else {}
+    config = CorpusConfig(steps=stage.steps, batch_size=stage.batch_size, patch_size=stage.patch_size,
+                          learning_rate=stage.learning_rate, seed=stage.seed,
+                          threads=run.threads or (1 if run.smoke else None),  # tiny batches: more threads only wait
+                          checkpoint_every=run.checkpoint_every, mixed_precision=not stage.float32,
+                          balance_noise_levels=stage.balance_noise_levels)
+    config = replace(config, **smoke)
+    recipe = {"name": owner.scenario, "stage": stage.name, "stages": lineage(stage.name),
+              "settings": stage.settings(), "smoke": run.smoke, **source}
+    metadata = {"scenario": owner.scenario, "data": described, "images": count,
+                "recipe": {**recipe, "complete": False}}
+    for key, name in (("init", stage.start), ("specialist_from", stage.specialist_from)):
+        if name not in (None, RANDOM):
+            metadata[key] = file_record(stage_file(run.out, name))
+    start = f"step {resume['step']} of its last checkpoint" if resume else stage.start
+    say(f"{stage.name}: {config.steps} steps from {start}, on {described}")
+    train_to_checkpoint(model, images, scenario, config, path, Path(run.out) / f"{stage.name}.log.jsonl", metadata,
+                        world, resume, finished={"recipe": {**recipe, "complete": True}},
+                        label=f"recipe {stage.name}")
+    _barrier(world)  # every rank reads this stage's file only once rank 0 has written it
+    say(f"{stage.name}: wrote {path}")
+
+
+def starting_model(stage: Stage, scenario, out: Path):
+    """The weights `stage` starts from: random, or a finished stage's, grown in depth or given a
+    low-noise specialist as the stage says (what `train --init --depth --specialize-below` does)."""
+    from .checkpoint import load_checkpoint
+    from .models import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
+
+    if stage.start == RANDOM:
+        return build_model(replace(scenario.model, depth=stage.depth or scenario.model.depth))
+    model = load_checkpoint(stage_file(out, stage.start)).model
+    if scenario.model.opponent_colors and model.config.channels == 1:
+        model = opponent_colors(model)  # a gray stage starts the color model: its network serves the planes
+    try:
+        if stage.depth and stage.depth != model.config.depth:
+            model = deepen(model, stage.depth)
+        if stage.specialize_below is not None:
+            start = specialist_or_network(load_checkpoint(stage_file(out, stage.specialist_from)).model) \
+                if stage.specialist_from else None
+            model = add_specialist(model, stage.specialize_below, start)
+    except ValueError as error:
+        raise DenoiserError(f"stage {stage.name}: {error}") from None
+    return model
+
+
+class _Photos:
+    """Each stage's training photos, kept while consecutive stages share them: the corpus's files,
+    streamed on a GPU or under torchrun and held in memory otherwise, or the scikit-image photos."""
+
+    def __init__(self, run: RecipeRun):
+        self.run, self.key, self.images = run, None, None
+
+    def get(self, stage: Stage, channels: int, world) -> tuple[list | object, int, str]:
+        """(the photos, as arrays or a `PatchStream`; how many; where they come from, in words)."""
+        from .data import PatchStream, image_files
+        from .images import load_image
+        from .samples import TRAINING_PHOTOS, sample_photo
+
+        source = "scikit-image" if self.run.smoke else stage.data
+        streamed = source == "corpus" and (world.size > 1 or world.device.type == "cuda")
+        if (source, channels, streamed) != self.key:
+            self.images = None  # the last stage's photos go before the next ones load
+            if source == "scikit-image":
+                self.images = [sample_photo(name, channels) for name in sorted(TRAINING_PHOTOS)]
+            elif streamed:
+                self.images = PatchStream(tuple(image_files(self.run.corpus)), channels, workers=self.run.workers)
+            else:
+                self.images = [load_image(path, channels) for path in image_files(self.run.corpus)]
+            self.key = (source, channels, streamed)
+        described = "the scikit-image training photos" if source == "scikit-image" else str(self.run.corpus)
+        return self.images, len(getattr(self.images, "files", self.images)), described
+
+
+def _barrier(world) -> None:
+    if world.size > 1:
+        import torch.distributed
+
+        torch.distributed.barrier()

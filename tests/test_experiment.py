@@ -1,0 +1,109 @@
+"""The notebook's experiment on one image: presets, the shared set-up, the cost estimate, the record."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from denoiser.errors import DenoiserError
+from denoiser.experiment import (Pace, estimate_cost, fit_record, make_experiment, network_design, noisy_input,
+                                 run_experiment, score_table, split_pixels, starting_model)
+from denoiser.presets import PRESETS
+from denoiser.metrics import psnr
+from denoiser.noise import GaussianNoise, SaltPepperNoise
+from denoiser.pretrained import load_pretrained
+from denoiser.samples import sample_photo
+from denoiser.scenarios import SCENARIOS
+
+GRAY, COLOR, IMPULSES = SCENARIOS["gray-gaussian"], SCENARIOS["color-gaussian"], SCENARIOS["gray-salt-pepper"]
+
+
+@pytest.fixture(scope="module")
+def bundled_gray():
+    return load_pretrained("gray-gaussian").model
+
+
+def test_the_notebook_network_reads_rgb_together_and_the_renet_keeps_the_planes():
+    color = COLOR.model
+    assert network_design(color, "row", 64) == replace(color, architecture="row", hidden=64, opponent_colors=False,
+                                                       depth=1)
+    assert network_design(color, "renet") == color
+    bundled = load_pretrained("gray-gaussian").config
+    assert bundled.specialist_below > 0 and network_design(bundled, "renet") == replace(bundled, specialist_below=0)
+    with pytest.raises(DenoiserError, match="architecture"):
+        network_design(color, "gru")
+
+
+def test_presets_pick_their_network_and_training(bundled_gray):
+    noise = GaussianNoise(100.0)
+    notebook = make_experiment(GRAY, noise, "notebook", bundled_gray.config)
+    assert notebook.model.architecture == "row" and not notebook.from_bundled
+    assert notebook.training.sample == "row" and notebook.training.batch_size == 32
+    assert make_experiment(COLOR, noise, "notebook", None).training.batch_size == 8  # the notebook's color batch
+    quick = make_experiment(GRAY, noise, "quick", bundled_gray.config)
+    assert quick.from_bundled and quick.model == bundled_gray.config
+    assert not make_experiment(GRAY, noise, "quick", None).from_bundled  # no bundled weights: from scratch
+    scratch = make_experiment(GRAY, noise, "scratch", bundled_gray.config, architecture="row", epochs=3, seed=7)
+    assert scratch.model.architecture == "row" and (scratch.training.epochs, scratch.seed) == (3, 7)
+    assert make_experiment(GRAY, noise, "notebook", None, time_limit=0).training.time_budget is None
+    assert set(PRESETS) == {"quick", "notebook", "scratch"}
+
+
+@pytest.mark.parametrize("changes, message", [({"preset": "keras"}, "preset"), ({"epochs": 0}, "Epochs"),
+                                              ({"time_limit": -1.0}, "time limit"),
+                                              ({"preset": "quick", "architecture": "row"}, "from scratch")])
+def test_impossible_experiments_are_one_clear_error(bundled_gray, changes, message):
+    settings = {"preset": "notebook", **changes}
+    preset = settings.pop("preset")
+    with pytest.raises(DenoiserError, match=message):
+        make_experiment(GRAY, GaussianNoise(100.0), preset, bundled_gray.config, **settings)
+
+
+def test_the_seed_fixes_the_noise_the_split_and_the_starting_weights(gray_image):
+    experiment = make_experiment(GRAY, GaussianNoise(100.0), "notebook", None, seed=3)
+    np.testing.assert_array_equal(noisy_input(gray_image, experiment.noise, 3), noisy_input(gray_image, experiment.noise, 3))
+    assert not np.array_equal(noisy_input(gray_image, experiment.noise, 3), noisy_input(gray_image, experiment.noise, 4))
+    a, b = split_pixels(gray_image.shape, experiment.training.split, 3), split_pixels(gray_image.shape, experiment.training.split, 3)
+    np.testing.assert_array_equal(a.test, b.test)
+    first, second = starting_model(experiment, None), starting_model(experiment, None)
+    for x, y in zip(first.parameters(), second.parameters()):
+        assert x.data.equal(y.data)
+
+
+def test_fine_tuning_starts_from_a_copy_of_the_bundled_weights(bundled_gray):
+    experiment = make_experiment(GRAY, GaussianNoise(100.0), "quick", bundled_gray.config)
+    model = starting_model(experiment, bundled_gray)
+    assert model is not bundled_gray
+    assert all(x.data.equal(y.data) for x, y in zip(model.parameters(), bundled_gray.parameters()))
+
+
+def test_the_cost_counts_steps_and_checks_and_stops_at_the_time_limit():
+    experiment = make_experiment(GRAY, GaussianNoise(100.0), "notebook", None, time_limit=0)
+    cost = estimate_cost(experiment, (256, 256), Pace(step=0.01, check=0.2))
+    assert (cost.steps, cost.checks) == (60 * 52, 60) and not cost.limited
+    assert cost.seconds == pytest.approx(60 * 52 * 0.01 + 60 * 0.2)
+    limited = estimate_cost(replace(experiment, training=replace(experiment.training, time_budget=10.0)),
+                            (256, 256), Pace(step=0.01, check=0.2))
+    assert limited.limited and limited.seconds == 10.0 and limited.steps < cost.steps
+
+
+def test_a_run_of_the_notebook_preset_learns_and_is_scored_per_split():
+    clean = np.ascontiguousarray(sample_photo("camera", 1)[96:160, 192:256])
+    experiment = make_experiment(GRAY, GaussianNoise(100.0), "notebook", None, epochs=100, threads=1)
+    result = run_experiment(experiment, clean)
+    test = result.scores["test"]
+    assert test.pixels == result.masks.test.sum() and test.noisy_psnr == pytest.approx(psnr(clean, result.noisy, result.masks.test))
+    assert test.denoised_psnr > test.noisy_psnr + 1.5  # the row LSTM from scratch, 400 steps of 32 rows: +2.7 dB
+    record = fit_record(experiment, result, seconds=1.0, image="crop")
+    assert set(record["splits"]) == {"all", "train", "validation", "test"}
+    assert set(record["splits"]["test"]) >= {"noisy_psnr", "denoised_psnr", "noisy_ssim", "denoised_ssim",
+                                             "noisy_mse", "denoised_mse"}
+    assert record["splits"]["test"]["denoised_mse"] == pytest.approx(test.denoised_mse)
+    assert (record["epochs"], record["steps"]) == (100, 100 * 4) and record["preset"] == "notebook"
+    table = score_table(record)
+    assert table.count("\n") == 6 and f"{test.denoised_psnr:.2f}" in table
+
+
+def test_salt_and_pepper_keeps_its_impulse_design_in_the_notebook_network():
+    experiment = make_experiment(IMPULSES, SaltPepperNoise(0.1), "notebook", None)
+    assert experiment.model.architecture == "row" and experiment.model.impulse_mask and experiment.model.fill_impulses

@@ -1,0 +1,226 @@
+"""The recipes as data (faithful to the bundled models' history, every start before its stage), and
+`python -m denoiser recipe ... --smoke` run for real: every stage of every recipe, its files and
+metadata, `--resume` skipping finished stages and carrying on an unfinished one, under torchrun,
+and one-line errors that write nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+import pytest
+import torch
+
+from denoiser.checkpoint import load_checkpoint, read_payload
+from denoiser.images import save_image
+from denoiser.models import build_model, specialist_reach
+from denoiser.recipe_run import source_version
+from denoiser.recipes import COLOR_REACH, RANDOM, RECIPES, STAGES, lineage, plan, table
+from denoiser.scenarios import SCENARIOS
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
+
+
+def recipe(*args, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "denoiser", "recipe", *map(str, args)], cwd=ROOT, env=ENV,
+                            capture_output=True, text=True, timeout=600)
+    if check:
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result
+
+
+def metadata(path: Path) -> dict:
+    return read_payload(path)["metadata"]
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def same_weights(first: torch.nn.Module, second: torch.nn.Module) -> bool:
+    return all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+
+
+# The recipes as data.
+
+def test_the_recipes_transcribe_the_bundled_models_stages():
+    gray = RECIPES["gray-gaussian"]
+    assert [s.name for s in gray.stages] == [f"gray-{i}" for i in range(1, 13)]
+    assert [s.steps for s in gray.stages] == [2000, 7000, 7000, 11000, 6000, 6000, 1623, 600, 9000, 1300, 1400, 1200]
+    assert [s.runs_on for s in gray.stages] == ["cpu"] * 6 + ["gpu"] * 2 + ["cpu"] + ["gpu"] * 3
+    assert gray.stages[0].depth == 1 and gray.stages[3].depth == 2  # the second block is grown in stage 4
+    assert [s.data for s in gray.stages[:5]] == ["scikit-image"] * 4 + ["corpus"]
+    assert all(s.balance_noise_levels == (i >= 4) for i, s in enumerate(gray.stages))
+    assert all((s.patch_size, s.batch_size) == (96, 128) for s in gray.stages if s.runs_on == "gpu")
+    specialists = {s.name: (s.start, s.specialize_below, s.specialist_from) for s in gray.stages if s.specialize_below}
+    assert specialists == {"gray-9": ("gray-8", 20, None), "gray-11": ("gray-10", 20, "gray-9")}
+    assert all(s.noise == (0, 20) for s in gray.stages[8:] if s.name != "gray-10")
+
+    (salt_pepper,) = RECIPES["gray-salt-pepper"].stages
+    assert (salt_pepper.start, salt_pepper.noise, salt_pepper.steps) == (RANDOM, (0.02, 0.8), 4000)
+
+    color = RECIPES["color-gaussian"]
+    assert color.stages[0].start == "gray-6"
+    assert (color.stages[3].specialize_below, color.stages[3].specialist_from) == (12, "gray-9")
+
+
+def test_every_stage_starts_from_one_that_runs_before_it():
+    assert len(STAGES) == sum(len(r.stages) for r in RECIPES.values())  # names are unique across recipes
+    for key, each in RECIPES.items():
+        order = [stage.name for _, stage in plan(each)]
+        assert len(order) == len(set(order)) and order[-1] == each.model.name
+        for _, stage in plan(each):
+            assert all(order.index(start) < order.index(stage.name) for start in stage.starts())
+    color = [stage.name for _, stage in plan(RECIPES["color-gaussian"])]
+    assert color[:6] == [f"gray-{i}" for i in range(1, 7)] and "gray-9" in color and "gray-10" not in color
+    assert lineage("gray-10") == [f"gray-{i}" for i in range(1, 9)] + ["gray-10"]  # not the specialist of gray-9
+
+
+def test_the_color_specialist_trains_up_to_the_reach_of_its_threshold():
+    reach = specialist_reach(build_model(replace(SCENARIOS["color-gaussian"].model, specialist_below=12.0)))
+    assert reach <= COLOR_REACH < reach + 0.1
+
+
+def test_the_commit_is_unknown_outside_a_git_checkout(tmp_path):
+    assert source_version(tmp_path) == {"commit": "unknown", "dirty": None}
+    known = source_version()
+    assert re.fullmatch(r"[0-9a-f]{40}", known["commit"]) and isinstance(known["dirty"], bool)
+
+
+def test_list_prints_every_stage_with_the_totals():
+    result = recipe("color-gaussian", "--list")
+    rows = [line.split("|")[1].strip() for line in result.stdout.splitlines()[2:]]
+    assert rows == [stage.name for _, stage in plan(RECIPES["color-gaussian"])] + ["**all**"]
+    assert f"| {sum(s.steps for _, s in plan(RECIPES['color-gaussian']))} |" in result.stdout.splitlines()[-1]
+
+
+def test_the_model_card_shows_the_recipes_as_they_are():
+    card = (ROOT / "docs" / "MODEL_CARD.md").read_text()
+    rows = [row for each in RECIPES.values() for row in table(each).splitlines()
+            if row.startswith(f"| {each.stages[0].name.rsplit('-', 1)[0]}-")]
+    assert len(rows) == len(STAGES) and all(row in card for row in rows)
+
+
+# Smoke runs through the command line.
+
+@pytest.fixture(scope="module")
+def gray_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("recipe") / "runs"
+    result = recipe("gray-gaussian", "--smoke", "--out", out)
+    assert result.stdout.splitlines()[-1] == f"the gray-gaussian model: {out / 'gray-12.pt'}"
+    return out
+
+
+def test_smoke_runs_every_gray_stage_with_its_start(gray_run):
+    names = [stage.name for stage in RECIPES["gray-gaussian"].stages]
+    assert sorted(p.name for p in gray_run.iterdir()) == sorted([f"{n}.pt" for n in names] +
+                                                               [f"{n}.log.jsonl" for n in names])
+    model = metadata(gray_run / "gray-12.pt")
+    record = model["recipe"]
+    assert (record["name"], record["stage"], record["stages"]) == ("gray-gaussian", "gray-12", names)
+    assert record["complete"] and record["smoke"] and record["commit"] == source_version()["commit"]
+    assert record["settings"]["steps"] == 1200 and model["config"]["steps"] == 2  # the recipe's, then the smoke's
+    assert model["init"]["file"] == "gray-11.pt"
+    assert json.loads((gray_run / "gray-12.log.jsonl").read_text().splitlines()[-1])["end"]
+
+    stage = {name: load_checkpoint(gray_run / f"{name}.pt") for name in names}
+    assert stage["gray-1"].config.depth == 1 and stage["gray-4"].config.depth == 2
+    assert stage["gray-9"].config.specialist_below == 20 and stage["gray-10"].config.specialist_below == 0
+    assert same_weights(stage["gray-9"].model.general, stage["gray-8"].model)  # only the specialist trains
+    assert same_weights(stage["gray-11"].model.general, stage["gray-10"].model)
+    assert stage["gray-11"].metadata["specialist_from"] == {
+        "file": "gray-9.pt", "sha256": hashlib.sha256((gray_run / "gray-9.pt").read_bytes()).hexdigest()[:16]}
+    assert not same_weights(stage["gray-12"].model.specialist, stage["gray-11"].model.specialist)
+
+
+def test_resume_skips_finished_stages_and_without_it_nothing_is_overwritten(gray_run, tmp_path):
+    before = digests(gray_run)
+    result = recipe("gray-gaussian", "--smoke", "--out", gray_run, "--resume")
+    assert result.stdout.count("finished, skipped") == 12 and digests(gray_run) == before
+    result = recipe("gray-gaussian", "--smoke", "--out", gray_run, check=False)
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        f"error: {gray_run} already holds gray-1.pt: add --resume to skip finished stages and carry on, "
+        "or choose an empty --out."]
+    save_image(np.full((32, 32, 1), 0.5, np.float32), tmp_path / "photo.png")
+    result = recipe("gray-gaussian", "--corpus", tmp_path, "--out", gray_run, "--resume",
+                    check=False)  # a full run does not take a smoke run's files for finished ones
+    assert result.returncode == 2 and "a smoke run" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert digests(gray_run) == before
+
+
+def test_resume_carries_on_an_unfinished_stage(gray_run, tmp_path):
+    out = shutil.copytree(gray_run, tmp_path / "runs")
+    payload = read_payload(out / "gray-12.pt")  # as if stopped after its first step
+    payload["metadata"]["recipe"]["complete"] = False
+    payload["training"]["step"] = 1
+    torch.save(payload, out / "gray-12.pt")
+    before = digests(out)
+    result = recipe("gray-gaussian", "--smoke", "--out", out, "--resume")
+    assert result.stdout.count("finished, skipped") == 11 and "gray-12: 2 steps from step 1" in result.stdout
+    after = digests(out)
+    assert {name for name in before if before[name] != after[name]} == {"gray-12.pt", "gray-12.log.jsonl"}
+    assert metadata(out / "gray-12.pt")["recipe"]["complete"]
+    log = [json.loads(line) for line in (out / "gray-12.log.jsonl").read_text().splitlines()]
+    starts = [line["start_step"] for line in log if "start_step" in line]
+    assert starts == [0, 1] and log[-1]["ranks"][0]["steps"] == 1  # appended: the one step left
+
+
+def test_color_starts_from_the_gray_stages_in_the_same_folder(gray_run, tmp_path):
+    out = shutil.copytree(gray_run, tmp_path / "runs")
+    result = recipe("color-gaussian", "--smoke", "--out", out, "--resume")
+    assert result.stdout.count("finished, skipped") == 9  # gray-1 to gray-9; gray-10 to 12 are not needed
+    color = {i: load_checkpoint(out / f"color-{i}.pt") for i in range(1, 6)}
+    assert color[5].metadata["recipe"]["stages"] == [stage.name for _, stage in plan(RECIPES["color-gaussian"])]
+    assert color[1].config.opponent_colors and color[1].metadata["init"]["file"] == "gray-6.pt"
+    assert color[4].config.specialist_below == 12 and color[4].metadata["specialist_from"]["file"] == "gray-9.pt"
+    assert same_weights(color[4].model.plane.general, color[3].model.plane)  # only the specialist trains
+
+
+def test_smoke_runs_the_salt_and_pepper_recipe(tmp_path):
+    recipe("gray-salt-pepper", "--smoke", "--out", tmp_path / "runs")
+    model = load_checkpoint(tmp_path / "runs" / "salt-pepper-1.pt")
+    assert model.config.impulse_mask and model.metadata["recipe"]["stages"] == ["salt-pepper-1"]
+    assert "init" not in model.metadata  # from random weights
+
+
+def test_two_processes_run_a_recipe_under_torchrun(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+               "--master_port", str(port), "-m", "denoiser", "recipe", "gray-gaussian", "--smoke",
+               "--out", str(tmp_path / "runs")]
+    result = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    for stage in RECIPES["gray-gaussian"].stages:
+        end = json.loads((tmp_path / "runs" / f"{stage.name}.log.jsonl").read_text().splitlines()[-1])
+        assert end["world_size"] == 2 and end["replicas_identical"], stage.name
+    assert metadata(tmp_path / "runs" / "gray-12.pt")["recipe"]["complete"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sepia", "--smoke", "--out", "{tmp}/runs"], "invalid choice: 'sepia'"),
+    (["gray-gaussian", "--corpus", "{tmp}/missing", "--out", "{tmp}/runs"], "No such corpus folder"),
+    (["gray-gaussian", "--corpus", "{tmp}/empty", "--out", "{tmp}/runs"], "No images"),
+    (["gray-gaussian", "--out", "{tmp}/runs"], "Give --corpus DIR"),
+    (["gray-gaussian", "--smoke"], "Give --out DIR"),
+    (["gray-gaussian", "--smoke", "--out", "{tmp}/runs", "--workers", "-1"], "--workers must be at least 0"),
+])
+def test_mistakes_are_one_line_and_write_nothing(tmp_path, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no photos here")
+    before = set(tmp_path.rglob("*"))
+    result = recipe(*[a.format(tmp=tmp_path) for a in args], check=False)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and message in result.stderr, result.stderr
+    assert result.stderr.startswith("error: ") and set(tmp_path.rglob("*")) == before
