@@ -7,6 +7,7 @@ fit the page can then be done again at its full size.
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ import streamlit as st
 from dashboard import figures
 from dashboard.bundled_models import TORCH_THREADS, bundled_checkpoint
 from dashboard.training_progress import slot_in_line
+from dashboard.training_slots import training_slots
 from dashboard.widgets import UPLOAD_TYPES, decode_upload, sample_image, show_images
 from denoiser.errors import DenoiserError
 from denoiser.images import downscale, encode_png
@@ -125,8 +127,8 @@ def choose_sigma(kind: str, photo: np.ndarray, identity: str) -> float:
 
 def adapt_with_progress(bundled_model, photo: np.ndarray, sigma: float, views: int):
     """Self-supervised adaptation in a training slot, with a progress bar, a live loss chart and Stop
-    (a click stops the run; the bundled result stays): an `AdaptResult`, or None (and a message)
-    when the line is full."""
+    (a click stops the run; the bundled result stays): an `AdaptResult` and its one-line verdict,
+    or None (and a message) when the line is full."""
     from denoiser.adapt import AdaptConfig, adapt_to_photo  # here: only this action needs it
 
     holder = st.empty()
@@ -153,15 +155,21 @@ def adapt_with_progress(bundled_model, photo: np.ndarray, sigma: float, views: i
         holder.error(str(error))
         return None
     holder.empty()
-    return result
+    return result, adaptation_verdict(result, ticket.cut_to, training_slots().time_cap)
 
 
-def adaptation_verdict(result) -> str:
-    """One line on an adaptation: kept or not, the estimated error before and after, the steps."""
+def adaptation_verdict(result, cut_to: float | None = None, time_cap: float = math.inf) -> str:
+    """One line on an adaptation: kept or not, the estimated error before and after, the steps, and
+    why it stopped early when the server cut it (`cut_to`: the seconds it was allowed)."""
     verdict = ("Adapted to this photo" if result.kept else
                "Adaptation did not lower the estimated error, so the bundled weights were kept")
-    return (f"{verdict} (estimated MSE {result.loss_before:.1f} → {result.loss_after:.1f}, "
-            f"{len(result.history)} steps).")
+    line = f"{verdict} (estimated MSE {result.loss_before:.1f} → {result.loss_after:.1f}, {len(result.history)} steps)."
+    if cut_to is not None and cut_to >= time_cap:
+        line += f" Stopped at the time cap of {time_cap:g} s per training on this shared server."
+    elif cut_to is not None:
+        line += (f" Shortened to {cut_to:.0f} s because other visitors were waiting for a slot; "
+                 "adapting again when nobody is waiting gives the full run.")
+    return line
 
 
 def show_result(result: PhotoResult) -> None:
@@ -202,10 +210,11 @@ def full_size_download(model, full: np.ndarray, result: PhotoResult) -> None:
         sigma = full_size_sigma(result.sigma, result.estimates[0], estimate_sigma(full))
         started = time.perf_counter()
         if result.adaptation:
-            adapted = adapt_with_progress(model, full, sigma, result.views)
-            if adapted is None:
+            adaptation = adapt_with_progress(model, full, sigma, result.views)
+            if adaptation is None:
                 return
-            denoised, note = adapted.denoised, adaptation_verdict(adapted)
+            adapted, note = adaptation
+            denoised = adapted.denoised
         else:
             note, holder = "", st.empty()
             try:
@@ -255,10 +264,11 @@ def render() -> None:
                            help="Self-supervised training on this photo alone (Recorrupted-to-Recorrupted for "
                                 "Gaussian noise, blind-spot for impulses), from the bundled weights; kept only if "
                                 "an estimate of the error says it helps."):
-        adapted = adapt_with_progress(bundled.model, photo, sigma, views)
-        if adapted is not None:
+        adaptation = adapt_with_progress(bundled.model, photo, sigma, views)
+        if adaptation is not None:
+            adapted, verdict = adaptation
             st.session_state[f"{SCOPE}:outcome"] = PhotoResult(photo, adapted.denoised, label, identity, kind, sigma,
-                                                               views, adapted.seconds, adaptation_verdict(adapted))
+                                                               views, adapted.seconds, verdict)
     result = st.session_state.get(f"{SCOPE}:outcome")
     if result is None:
         show_images([photo], [label])

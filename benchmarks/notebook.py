@@ -4,17 +4,20 @@ For each scenario, held-out photo (as `python -m denoiser samples --set benchmar
 preset, runs the `fit` command in this process (seed 0, downscaled to 256 pixels as the pages do)
 and scores the classical reference on the same noisy image's test pixels: BM3D given the true
 sigma for Gaussian noise, the adaptive median for impulses. Writes docs/benchmarks/notebook.json
-and docs/benchmarks/notebook.md (a table per scenario, the median over the photos last).
+and docs/benchmarks/notebook.md (per scenario: the median of each method with its command, then
+each photo); --render rewrites the .md from the JSON alone; --update replaces only the runs asked
+for (new weights for the Quick preset, say) and keeps the rest.
 With --diagnose, the gray Gaussian notebook run is repeated with a batch of 32 patches instead of
 32 rows (the earlier reading of the notebook's batch), which shows why that preset learned nothing.
 Usage: python benchmarks/notebook.py [--scenarios gray-gaussian,...] [--presets notebook,scratch,quick]
-       [--photos camera,...] [--threads 2] [--diagnose] [--out docs/benchmarks/notebook.json]
+       [--photos camera,...] [--threads 2] [--diagnose] [--render] [--update] [--out docs/benchmarks/notebook.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -80,28 +83,104 @@ def patch_batches(photo: Path, scenario_key: str, threads: int) -> dict:
             "seconds": round(time.perf_counter() - started, 1)}
 
 
-def table(scenario: str, rows: list[dict], presets: list[str]) -> str:
-    """Markdown: one row per photo, test-pixel PSNR of the noisy input, each preset and the reference."""
+PRESET_ROWS = {"notebook": "row LSTM from scratch (notebook preset)", "scratch": "2-D LSTM from scratch",
+               "quick": "Quick: bundled 2-D LSTM, fine-tuned"}
+
+
+def psnr_of_mse(mse: float) -> float:
+    """PSNR on the 0..255 scale of an MSE on that scale, as the notebook's reported MSE converts."""
+    return 10 * math.log10(255 ** 2 / mse)
+
+
+def method_table(scenario: str, result: dict, threads: int) -> str:
+    """Markdown: one row per method, the median over the photos of its test-pixel MSE, PSNR, gain and
+    seconds, with the command that produced it (PHOTO: a photo `samples --set benchmark` wrote)."""
+    rows = result["rows"]
+    name = reference_name(scenario)
+    noisy = statistics.median(r["noisy"] for r in rows)
+    lines = [f"| method | test MSE | test PSNR | gain | lead over {name} | seconds | command |",
+             "|---|---:|---:|---:|---:|---:|---|",
+             f"| noisy input | {statistics.median(r['noisy_mse'] for r in rows):,.1f} | {noisy:.2f} | | | | |",
+             f"| notebook, as reported | {result['notebook_test_mse']:,.0f} | {psnr_of_mse(result['notebook_test_mse']):.2f}"
+             " | | | | the Keras notebook |"]
+    for preset in rows[0]["runs"]:
+        runs = [r["runs"][preset] for r in rows]
+        lead = statistics.median(r["runs"][preset]["test_psnr"] - r["reference"]["test_psnr"] for r in rows)
+        lines.append(f"| {PRESET_ROWS[preset]} | {statistics.median(x['test_mse'] for x in runs):,.1f} | "
+                     f"{statistics.median(x['test_psnr'] for x in runs):.2f} | "
+                     f"{statistics.median(x['gain'] for x in runs):+.2f} | {lead:+.2f} | "
+                     f"{statistics.median(x['seconds'] for x in runs):.0f} | "
+                     f"`python -m denoiser fit PHOTO.png --scenario {scenario} --preset {preset} --threads {threads}` |")
+    method = REFERENCE[SCENARIOS[scenario].noise_kind][0]
+    references = [r["reference"] for r in rows]
+    reference_psnr = statistics.median(x["test_psnr"] for x in references)
+    lines.append(f"| {name} | {statistics.median(x['test_mse'] for x in references):,.1f} | {reference_psnr:.2f} | "
+                 f"{reference_psnr - noisy:+.2f} | | {statistics.median(x['seconds'] for x in references):.0f} | "
+                 f"`run_baseline('{method}', ...)` in this script, on the same noisy image |")
+    return "\n".join(lines) + "\n"
+
+
+def reference_name(scenario: str) -> str:
+    """The classical reference's name in the tables: CBM3D for color, as BM3D runs on color images."""
     name = REFERENCE[SCENARIOS[scenario].noise_kind][1]
-    head = ["photo", "noisy", *[f"{p} (gain, s)" for p in presets], name]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for row in rows + [median_row(rows, presets)]:
+    return "C" + name if name.startswith("BM3D") and SCENARIOS[scenario].channels == 3 else name
+
+
+def photo_table(scenario: str, rows: list[dict]) -> str:
+    """Markdown: one row per photo, test-pixel PSNR of the noisy input, each preset (gain, seconds),
+    the reference, and each preset's lead over the reference."""
+    name = reference_name(scenario)
+    presets = list(rows[0]["runs"])
+    head = ["photo", "noisy", *[f"{p} (gain, s)" for p in presets], name, *[f"{p} − reference" for p in presets]]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for row in rows:
+        reference = row["reference"]["test_psnr"]
         cells = [row["photo"], f"{row['noisy']:.2f}"]
-        for p in presets:
-            run = row["runs"][p]
-            cells.append(f"{run['test_psnr']:.2f} ({run['gain']:+.2f}, {run['seconds']:.0f})")
-        cells.append(f"{row['reference']['test_psnr']:.2f}")
+        cells += [f"{run['test_psnr']:.2f} ({run['gain']:+.2f}, {run['seconds']:.0f})" for run in row["runs"].values()]
+        cells.append(f"{reference:.2f}")
+        cells += [f"{run['test_psnr'] - reference:+.2f}" for run in row["runs"].values()]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def median_row(rows: list[dict], presets: list[str]) -> dict:
-    def med(values):
-        return statistics.median(values)
-    return {"photo": "**median**", "noisy": med(r["noisy"] for r in rows),
-            "runs": {p: {k: med(r["runs"][p][k] for r in rows) for k in ("test_psnr", "gain", "seconds")}
-                     for p in presets},
-            "reference": {"test_psnr": med(r["reference"]["test_psnr"] for r in rows)}}
+def diagnosis_table(rows: list[dict]) -> str:
+    """Markdown: the notebook preset with batches of 32 rows (as it runs) against 32 patches."""
+    lines = ["| photo | batches of 32 rows: gain, steps | batches of 32 patches: gain, steps |", "|---|---:|---:|"]
+    for row in rows:
+        rows_run, patches = row["runs"]["notebook"], row["notebook_with_patch_batches"]
+        lines.append(f"| {row['photo']} | {rows_run['gain']:+.2f}, {rows_run['steps']} | "
+                     f"{patches['gain']:+.2f}, {patches['steps']} |")
+    return "\n".join(lines) + "\n"
+
+
+def render(record: dict) -> str:
+    """The markdown tables of a notebook.json record, a section per scenario."""
+    machine = record["machine"]
+    commands = record["command"] if isinstance(record["command"], list) else [record["command"]]
+    parts = [f"Machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu']}; Python {machine['python']}, "
+             f"torch {machine['torch']}. Threads: {record['threads']}; photos downscaled to "
+             f"{record['max_side']} pixels; seed {record['seed']}. Written by\n"
+             + ",\nthen ".join(f"`{command}`" for command in commands) + ".\n"]
+    for scenario, result in record["scenarios"].items():
+        parts.append(f"### {scenario}\n\nMedian over {len(result['rows'])} photos:\n\n"
+                     f"{method_table(scenario, result, record['threads'])}\nPer photo:\n\n"
+                     f"{photo_table(scenario, result['rows'])}")
+        if all("notebook_with_patch_batches" in row for row in result["rows"]):
+            parts.append(f"Notebook preset, batches of rows against batches of patches:\n\n"
+                         f"{diagnosis_table(result['rows'])}")
+    return "\n".join(parts)
+
+
+def updated(record: dict, new: dict) -> dict:
+    """`record` with the runs (and references) of `new` put in place of its own, photo by photo;
+    its command becomes the list of commands that wrote it."""
+    for scenario, result in new["scenarios"].items():
+        rows = {row["photo"]: row for row in record["scenarios"][scenario]["rows"]}
+        for row in result["rows"]:
+            rows[row["photo"]]["runs"].update(row["runs"])
+            rows[row["photo"]]["reference"] = row["reference"]
+    commands = record["command"] if isinstance(record["command"], list) else [record["command"]]
+    return {**record, "command": [*commands, new["command"]]}
 
 
 def main() -> None:
@@ -113,9 +192,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "notebook.json")
     parser.add_argument("--diagnose", action="store_true",
                         help="also run the notebook preset with batches of 32 patches (the earlier reading)")
+    parser.add_argument("--render", action="store_true", help="only rewrite the .md from the JSON in --out")
+    parser.add_argument("--update", action="store_true",
+                        help="replace only these runs in the JSON in --out (new weights for one preset, say)")
     args = parser.parse_args()
+    if args.render:
+        args.out.with_suffix(".md").write_text(render(json.loads(args.out.read_text())))
+        print(f"wrote {args.out.with_suffix('.md')}")
+        return
     presets = args.presets.split(",")
-    results, markdown = {}, []
+    results = {}
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         for scenario in args.scenarios.split(","):
@@ -146,13 +232,14 @@ def main() -> None:
                     print(f"{scenario} {name} notebook, batches of patches: "
                           f"{rows[-1]['notebook_with_patch_batches']['gain']:+.2f}", flush=True)
                 print(f"{scenario} {name} reference: {rows[-1]['reference']['test_psnr']:.2f}", flush=True)
-            results[scenario] = {"notebook_test_mse": SCENARIOS[scenario].notebook_test_mse, "rows": rows,
-                                 "median": median_row(rows, presets)}
-            markdown.append(f"### {scenario}\n\n{table(scenario, rows, presets)}")
-    record = {"command": "python benchmarks/notebook.py " + " ".join(sys.argv[1:]), "threads": args.threads,
-              "max_side": MAX_SIDE, "seed": 0, "machine": machine(), "scenarios": results}
+            results[scenario] = {"notebook_test_mse": SCENARIOS[scenario].notebook_test_mse, "rows": rows}
+    command = "python benchmarks/notebook.py " + " ".join(sys.argv[1:])
+    record = {"command": command, "threads": args.threads, "max_side": MAX_SIDE, "seed": 0, "machine": machine(),
+              "scenarios": results}
+    if args.update:
+        record = updated(json.loads(args.out.read_text()), record)
     args.out.write_text(json.dumps(record, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text("\n".join(markdown))
+    args.out.with_suffix(".md").write_text(render(record))
     print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
 
 

@@ -114,5 +114,11 @@ def show_cost(scope: str, experiment: Experiment, shape: tuple[int, ...], bundle
     cost = estimate_cost(experiment, shape, training_pace(key, experiment, shape, bundled.model if bundled else None))
     per_epoch = config.steps_per_epoch(round(shape[0] * shape[1] * config.split.train), *shape[:2])
     limit = f", cut at the {config.time_budget:g} s time limit" if cost.limited else ""
-    st.caption(f"This run: {cost.steps:,} steps ({config.epochs} epochs of {per_epoch}) and {cost.checks} validation "
-               f"checks{limit}, about {cost.seconds:.0f} s on this server. {NOTEBOOK_EPOCHS}")
+    st.caption(f"This run: {counted(cost.steps, 'step')} ({counted(config.epochs, 'epoch')} of {per_epoch:,}) and "
+               f"{counted(cost.checks, 'validation check')}{limit}, about {cost.seconds:.0f} s on this server. "
+               f"{NOTEBOOK_EPOCHS}")
+
+
+def counted(number: int, noun: str) -> str:
+    """'1 step', '3,120 steps'."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

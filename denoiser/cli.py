@@ -6,7 +6,6 @@ Errors a user can cause exit with status 2 and one line on stderr, and leave no 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -160,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     recipe = commands.add_parser("recipe", help="train a scenario's bundled model: every stage of its recipe "
                                                 "(denoiser/recipes.py), each written to OUT/<stage>.pt")
     recipe.add_argument("scenario", choices=list(SCENARIOS))
-    recipe.add_argument("--corpus", help="the training folder `corpus --out` wrote (not needed with --smoke)")
+    recipe.add_argument("--corpus", help="the training folder `corpus --out` wrote (not needed with --smoke, nor by a "
+                        "recipe that reads only the scikit-image photos: gray-salt-pepper)")
     recipe.add_argument("--out", help="folder for each stage's <stage>.pt and <stage>.log.jsonl; the last is the model")
     recipe.add_argument("--resume", action="store_true",
                         help="skip the finished stages in --out and carry on an unfinished one from its checkpoint")
@@ -225,6 +225,7 @@ def run_train(args) -> None:
 
     from . import distributed  # torch and the rest: only once the flags are good
     from .data import PatchStream, image_files, image_pixels
+    from .recipe_run import file_record
     from .train import CorpusConfig
     from .training_run import train_to_checkpoint
 
@@ -246,20 +247,15 @@ def run_train(args) -> None:
     distributed.split_batch(config.batch_size, world.size, config.accumulate)  # an uneven batch fails before writing
     metadata = {"scenario": scenario.key, "data": str(args.data), "images": len(files)}
     if args.init:  # a second stage of training: which weights it started from
-        metadata["init"] = _file_record(args.init)
+        metadata["init"] = file_record(Path(args.init))
     if args.specialist_from:  # and where its low-noise specialist started
-        metadata["specialist_from"] = _file_record(args.specialist_from)
+        metadata["specialist_from"] = file_record(Path(args.specialist_from))
     first = resume["step"] if resume else 0
     with distributed.process_group(world):
         train_to_checkpoint(model, images, scenario, config, target, out / "train_log.jsonl", metadata, world,
                             resume, label=f"train {scenario.key}")
     if world.is_main:
         print(f"wrote {target} at step {max(first, steps)} ({world.size} process(es))")
-
-
-def _file_record(path: str) -> dict:
-    """A file's name and the start of its SHA-256, enough to tell which weights a stage started from."""
-    return {"file": Path(path).name, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]}
 
 
 def _check_train_flags(args) -> None:

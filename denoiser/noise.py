@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import camera
 from .errors import DenoiserError
 
 
@@ -139,7 +140,66 @@ class SpeckleNoise:
         return _finish(image * (1.0 + noise), self.clip, self.quantize)
 
 
-NoiseModel = GaussianNoise | SaltPepperNoise | PoissonNoise | SpeckleNoise
+@dataclass(frozen=True)
+class CameraNoise:
+    """Real-camera noise: the image goes back to a raw sensor mosaic, gets sensor noise there and is developed again.
+
+    `gain` in [0, 1] is an ISO-like control that sets the shot and read noise together, from a clean
+    daylight photo (0) to a dark, high-ISO one (1); each photo draws its own camera colour matrix,
+    white balance and read-noise scatter from the generator. `jpeg_quality` (1..100) compresses the
+    result as a camera would, None leaves it uncompressed. See `denoiser.camera` for the steps.
+    """
+
+    gain: float = 0.5
+    jpeg_quality: int | None = None
+
+    def __post_init__(self):
+        if not 0.0 <= self.gain <= 1.0:  # NaN fails both comparisons
+            raise DenoiserError("Camera gain must lie between 0 and 1.")
+        quality = self.jpeg_quality
+        if quality is not None and not (isinstance(quality, (int, np.integer)) and 1 <= quality <= 100):
+            raise DenoiserError("JPEG quality must be a whole number from 1 to 100, or None for no JPEG.")
+
+    @property
+    def sigma(self) -> float:
+        """Rough noise level on the 0..255 scale, for display: noisy minus reference at mid-gray.
+
+        The root mean square over channels of `camera.developed_noise_std(0.5, ...)` for a typical camera
+        (averaged matrix, median gains and read noise); a drawn camera varies about it by some 20%, and
+        JPEG is left out.
+        """
+        per_channel = camera.developed_noise_std(0.5, camera.typical_parameters(self.gain))
+        return 255.0 * float(np.sqrt(np.mean(per_channel**2)))
+
+    @property
+    def name(self) -> str:
+        jpeg = f", JPEG {self.jpeg_quality}" if self.jpeg_quality is not None else ""
+        return f"Camera, gain {self.gain:.2f}{jpeg}"
+
+    def apply(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.pair(image, rng)[1]
+
+    def pair(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(reference, noisy): one drawn camera, with and without sensor noise and JPEG.
+
+        The reference is SIDD's ground truth, the same camera path without noise, so it differs from
+        `image` (bilinear demosaicing, highlights); a denoiser should be scored against it.
+        """
+        if image.ndim != 3 or image.shape[-1] != 3:
+            channels = image.shape[-1] if image.ndim == 3 else 1
+            raise DenoiserError(f"Camera noise needs a colour image (3 channels); this one has {channels}.")
+        if min(image.shape[:2]) < 2:
+            raise DenoiserError("Camera noise needs an image of at least 2x2 pixels.")
+        params = camera.draw_parameters(rng, self.gain)
+        raw = camera.unprocess(image, params)
+        reference = camera.process(raw, params)
+        noisy = camera.process(camera.add_sensor_noise(raw, params.shot, params.read, rng), params)
+        if self.jpeg_quality is not None:
+            noisy = camera.jpeg(noisy, self.jpeg_quality)
+        return reference, noisy
+
+
+NoiseModel = GaussianNoise | SaltPepperNoise | PoissonNoise | SpeckleNoise | CameraNoise
 
 
 def make_noise(kind: str, *, variance: float = 100.0, density: float = 0.1, peak: float = 30.0,

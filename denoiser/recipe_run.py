@@ -29,7 +29,8 @@ class RecipeRun:
     scenario: str
     out: Path
     corpus: Path | None = None
-    """The training folder `python -m denoiser corpus --out` wrote; not needed with `smoke`."""
+    """The training folder `python -m denoiser corpus --out` wrote; not needed with `smoke`, nor
+    when every stage reads the scikit-image photos alone."""
     resume: bool = False
     smoke: bool = False
     """A few steps of tiny patches per stage on the scikit-image photos: does every stage still run?"""
@@ -63,7 +64,7 @@ def check_run(run: RecipeRun) -> list[tuple[Recipe, Stage]]:
                                ("--checkpoint-every", run.checkpoint_every, 1)):
         if value is not None and value < least:
             raise DenoiserError(f"{flag} must be at least {least}, not {value}.")
-    if run.corpus is None and not run.smoke:
+    if run.corpus is None and not run.smoke and any(stage.data == "corpus" for _, stage in stages):
         raise DenoiserError("Give --corpus DIR, the training folder `python -m denoiser corpus --out DIR` wrote "
                             "(or --smoke to try the stages on the scikit-image photos).")
     if run.corpus is not None:

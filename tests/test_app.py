@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_tools import ENTRY, TIMEOUT, open_page, started_app
 
-from dashboard.training_settings import NOTEBOOK_PRESET
+from dashboard.training_settings import NOTEBOOK_PRESET, counted
 from denoiser.pretrained import load_pretrained, pretrained_path
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
@@ -185,6 +185,11 @@ def test_the_notebook_preset_sets_the_original_settings(app):
     assert any("An epoch is one pass over the training pixels" in c.value for c in app.caption)
 
 
+def test_counts_read_as_english():
+    assert [counted(1, "step"), counted(3120, "step"), counted(0, "validation check")] == \
+        ["1 step", "3,120 steps", "0 validation checks"]
+
+
 def test_the_page_says_what_a_run_will_cost_before_train(app):
     key = "gray-gaussian"
     open_page(app, key)
@@ -246,6 +251,19 @@ def test_baselines_run_beside_the_lstm(app):
 
 
 @needs_weights
+def test_no_page_writes_the_docstrings_under_its_constants(app):
+    """Streamlit's "magic" writes a page script's bare strings; .streamlit/config.toml turns it off."""
+    import ast
+
+    for page in sorted((Path(__file__).resolve().parents[1] / "app_pages").glob("*.py")):
+        body = ast.parse(page.read_text()).body[1:]  # the module docstring is never written
+        strings = {node.value.value for node in body if isinstance(node, ast.Expr)
+                   and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
+        open_page(app, page.stem.replace("_", "-"))
+        shown = {element.value for element in [*app.markdown, *app.caption]}
+        assert not strings & shown, page.name
+
+
 def test_your_photo_page_denoises_an_upload(app):
     open_page(app, "your-photo")
     app.file_uploader(key="your-photo:upload").set_value(("photo.png", png_bytes(size=(64, 64)), "image/png"))

@@ -19,9 +19,6 @@ HISTORY = re.compile(  # phrases that tell history: they belong in CHANGELOG.md
     r"|the issue's|this session|these sessions|previous sessions?|session \d+", re.IGNORECASE)
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 DOCS_PATH = re.compile(r"\bdocs/[\w./-]+\.(?:json|md)\b")
-ADDED_SEPARATELY = {"docs/NOTEBOOK.md"}
-"""Files the README already links that land in their own change; once one exists it is checked like any other."""
-
 
 def _name(path: Path) -> str:
     return str(path.relative_to(ROOT))
@@ -59,8 +56,6 @@ def test_every_relative_link_leads_to_a_file(path):
             continue  # a web address, or a bare "#"
         file, _, anchor = target.partition("#")
         linked = (path.parent / file).resolve() if file else path
-        if _name(linked) in ADDED_SEPARATELY and not linked.exists():
-            continue
         if not linked.exists():
             broken.append(target)
         elif anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
@@ -71,5 +66,5 @@ def test_every_relative_link_leads_to_a_file(path):
 @pytest.mark.parametrize("path", PRESENT, ids=_name)
 def test_every_named_docs_file_exists(path):
     missing = sorted({name for name in DOCS_PATH.findall(path.read_text())
-                      if not (ROOT / name).exists() and name not in ADDED_SEPARATELY})
+                      if not (ROOT / name).exists()})
     assert not missing, missing

@@ -22,7 +22,7 @@ specialist costs 0.13 dB at sigma 10. New weights: measure again and update the 
 MEASURED = [  # scenario, noise, photos, mean PSNR gain over the noisy input in dB
     ("gray-gaussian", GaussianNoise(25.0 ** 2), ("camera", "coins", "chelsea"), 11.59),
     ("color-gaussian", GaussianNoise(10.0 ** 2), ("coffee", "chelsea"), 7.72),
-    ("gray-salt-pepper", SaltPepperNoise(0.1), ("camera", "coins", "chelsea"), 28.81),
+    ("gray-salt-pepper", SaltPepperNoise(0.1), ("camera", "coins", "chelsea"), 29.37),
 ]
 
 
@@ -62,7 +62,7 @@ def test_color_model_beats_color_non_local_means_clearly():
     assert np.mean(margins) > 2.91 - MARGIN_DB, margins
 
 
-@pytest.mark.parametrize("density, measured", [(0.1, 7.76), (0.3, 5.52), (0.5, 4.62), (0.7, 5.20)])
+@pytest.mark.parametrize("density, measured", [(0.1, 8.23), (0.3, 6.02), (0.5, 5.14), (0.7, 5.64)])
 def test_salt_and_pepper_beats_the_adaptive_median_clearly(density, measured):
     """On held-out crops, from light to heavy impulse noise (the model trains on densities 0.02 to 0.8)."""
     model = load_pretrained("gray-salt-pepper").model
@@ -83,4 +83,4 @@ def test_salt_and_pepper_model_keeps_white_areas_white():
     denoised = denoise(load_pretrained("gray-salt-pepper").model, noisy)
     inside, was_white = denoised[44:76, 44:76], noisy[44:76, 44:76] == 1.0
     assert np.mean(inside[was_white] == 1.0) > 0.99 and inside.min() > 0.99  # 0.996 and 0.996
-    assert psnr(clean, denoised) > 37.00 - MARGIN_DB
+    assert psnr(clean, denoised) > 35.85 - MARGIN_DB  # the error sits on the square's sharp edge

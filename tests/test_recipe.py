@@ -105,6 +105,17 @@ def test_list_prints_every_stage_with_the_totals():
     assert f"| {sum(s.steps for _, s in plan(RECIPES['color-gaussian']))} |" in result.stdout.splitlines()[-1]
 
 
+def test_every_bundled_model_names_its_recipe_and_last_stage():
+    from denoiser.pretrained import pretrained_path
+
+    for key, each in RECIPES.items():
+        last = plan(each)[-1][1]
+        record = metadata(pretrained_path(key))["recipe"]
+        assert (record["name"], record["stage"], record["complete"], record["smoke"]) == (key, last.name, True, False)
+        assert record["stages"] == lineage(last.name) and record["settings"] == last.settings()
+        assert re.fullmatch(r"[0-9a-f]{40}", record["commit"])
+
+
 def test_the_model_card_shows_the_recipes_as_they_are():
     card = (ROOT / "docs" / "MODEL_CARD.md").read_text()
     rows = [row for each in RECIPES.values() for row in table(each).splitlines()
@@ -207,6 +218,15 @@ def test_two_processes_run_a_recipe_under_torchrun(tmp_path):
         end = json.loads((tmp_path / "runs" / f"{stage.name}.log.jsonl").read_text().splitlines()[-1])
         assert end["world_size"] == 2 and end["replicas_identical"], stage.name
     assert metadata(tmp_path / "runs" / "gray-12.pt")["recipe"]["complete"]
+
+
+def test_a_recipe_that_reads_only_the_scikit_image_photos_needs_no_corpus(tmp_path):
+    from denoiser.errors import DenoiserError
+    from denoiser.recipe_run import RecipeRun, check_run
+
+    assert [stage.name for _, stage in check_run(RecipeRun("gray-salt-pepper", tmp_path))] == ["salt-pepper-1"]
+    with pytest.raises(DenoiserError, match="Give --corpus DIR"):
+        check_run(RecipeRun("gray-gaussian", tmp_path))
 
 
 @pytest.mark.parametrize("args, message", [

@@ -357,3 +357,31 @@ def test_a_page_left_no_time_to_train_gives_the_bundled_result_and_says_so(page_
     assert outcome.settings["from_bundled_weights"] and outcome.scores["all"].gain > 0
     assert said == ["Not fine-tuned: other visitors were waiting for a training slot, so this is the bundled "
                     "model's result; training again when nobody is waiting gives the full run."]
+
+
+def test_an_adaptation_shortened_for_others_says_so_in_its_verdict(page_slots):
+    """Your photo: Adapt pressed while another visitor trains is cut to its share, and the result's
+    one line says why it stopped early."""
+    import io
+
+    from PIL import Image
+
+    from denoiser.samples import sample_photo
+
+    page_slots.serve_within = 5
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(sample_photo("camera")[:96, :96, 0] * 255).astype(np.uint8)).save(buffer, format="PNG")
+    app = started_app()
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("photo.png", buffer.getvalue(), "image/png"))
+    app.run()
+    held = page_slots._join()
+    assert page_slots._start(held, 1)
+    threading.Timer(1.0, page_slots._leave, args=(held,)).start()
+    app.button(key="your-photo:adapt").click().run(timeout=TIMEOUT)
+    assert not app.exception
+    verdict = app.session_state["your-photo:outcome"].adaptation
+    steps = int(verdict.split(" steps)")[0].rsplit(", ", 1)[1])
+    assert 0 < steps < 150  # AdaptConfig's 150 steps take far longer than the 4 s share
+    assert verdict.endswith(f"Shortened to {MIN_SHARE:.0f} s because other visitors were waiting for a slot; "
+                            "adapting again when nobody is waiting gives the full run.")

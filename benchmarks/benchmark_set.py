@@ -1,0 +1,127 @@
+"""The bundled models against their classical reference on the larger benchmark set: the corpus's
+benchmark photos (`python -m denoiser corpus --benchmark DIR`) beside the five built-in ones.
+
+    python -m denoiser corpus --benchmark data/corpus-benchmark
+    python benchmarks/benchmark_set.py data/corpus-benchmark [--settings gray-sigma25,...] [--tables-only]
+
+Runs `python -m denoiser benchmark --images FOLDER --methods noisy,lstm,REFERENCE` per setting (the
+gray settings on every photo, the color ones on the color photos: the corpus's and coffee, chelsea)
+and writes docs/benchmarks/benchmark-set-<setting>.json, then docs/benchmarks/benchmark-set.json
+and .md: per setting the mean and median lead of the LSTM over the reference, its spread (the
+standard deviation of the per-photo leads), how many photos each method wins, and the per-photo
+table. A mean lead smaller than the spread is called a tie.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from denoiser.benchmark import machine  # noqa: E402
+from denoiser.images import IMAGE_SUFFIXES, save_image  # noqa: E402
+from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, sample_photo  # noqa: E402
+
+OUT = ROOT / "docs" / "benchmarks"
+# name: (scenario, level flag, level, reference method, its title, built-in photos)
+SETTINGS = {
+    "gray-sigma10": ("gray-gaussian", "--sigma", "10", "bm3d", "BM3D", BENCHMARK_PHOTOS),
+    "gray-sigma25": ("gray-gaussian", "--sigma", "25", "bm3d", "BM3D", BENCHMARK_PHOTOS),
+    "gray-sigma50": ("gray-gaussian", "--sigma", "50", "bm3d", "BM3D", BENCHMARK_PHOTOS),
+    "color-sigma10": ("color-gaussian", "--sigma", "10", "bm3d", "CBM3D", COLOR_BENCHMARK_PHOTOS),
+    "color-sigma25": ("color-gaussian", "--sigma", "25", "bm3d", "CBM3D", COLOR_BENCHMARK_PHOTOS),
+    "salt-pepper-0.1": ("gray-salt-pepper", "--density", "0.1", "adaptive-median", "adaptive median", BENCHMARK_PHOTOS),
+    "salt-pepper-0.5": ("gray-salt-pepper", "--density", "0.5", "adaptive-median", "adaptive median", BENCHMARK_PHOTOS),
+}
+
+
+def photo_folder(corpus_benchmark: Path, built_in: tuple[str, ...], folder: Path) -> Path:
+    """One folder with the corpus's benchmark photos and the chosen built-in ones, as PNG."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(corpus_benchmark.iterdir()):
+        if path.suffix.lower() in IMAGE_SUFFIXES:  # not its corpus.json
+            shutil.copy(path, folder / path.name)
+    for name in built_in:
+        save_image(sample_photo(name), folder / f"{name}.png")
+    return folder
+
+
+def run_setting(name: str, corpus_benchmark: Path) -> None:
+    scenario, flag, level, reference, _, built_in = SETTINGS[name]
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = photo_folder(corpus_benchmark, built_in, Path(temporary) / "photos")
+        command = [sys.executable, "-m", "denoiser", "benchmark", "--scenario", scenario, flag, level,
+                   "--images", str(folder), "--methods", f"noisy,lstm,{reference}",
+                   "--json", str(OUT / f"benchmark-set-{name}.json")]
+        print("$", " ".join(command[1:]), flush=True)
+        subprocess.run(command, cwd=ROOT, check=True)
+
+
+def summary(name: str) -> dict:
+    """The lead of the LSTM over the reference per photo, its mean and spread, and the wins."""
+    _, _, _, reference, title, _ = SETTINGS[name]
+    record = json.loads((OUT / f"benchmark-set-{name}.json").read_text())
+    psnr = {(row["image"], row["method"]): row["psnr"] for row in record["results"]}
+    photos = list(dict.fromkeys(row["image"] for row in record["results"]))
+    rows = [{"photo": photo, "noisy": psnr[photo, "noisy"], "lstm": psnr[photo, "lstm"],
+             "reference": psnr[photo, reference], "lead": psnr[photo, "lstm"] - psnr[photo, reference]}
+            for photo in photos]
+    leads = [row["lead"] for row in rows]
+    mean, spread = statistics.mean(leads), statistics.stdev(leads)
+    return {"setting": name, "reference": title, "photos": len(rows), "rows": rows,
+            "mean_lstm": statistics.mean(row["lstm"] for row in rows),
+            "mean_reference": statistics.mean(row["reference"] for row in rows),
+            "mean_lead": mean, "median_lead": statistics.median(leads), "spread": spread,
+            "lstm_wins": sum(lead > 0 for lead in leads), "reference_wins": sum(lead < 0 for lead in leads),
+            "verdict": "tie" if abs(mean) < spread else ("LSTM ahead" if mean > 0 else "reference ahead"),
+            "model": record.get("model"), "machine": record.get("machine")}
+
+
+def markdown(summaries: list[dict]) -> str:
+    head = ["| setting | photos | LSTM | reference | mean lead | median lead | spread | wins (LSTM / reference) | verdict |",
+            "|---|---:|---:|---|---:|---:|---:|---|---|"]
+    for s in summaries:
+        head.append(f"| {s['setting']} | {s['photos']} | {s['mean_lstm']:.2f} | {s['reference']} {s['mean_reference']:.2f} | "
+                    f"{s['mean_lead']:+.2f} | {s['median_lead']:+.2f} | {s['spread']:.2f} | "
+                    f"{s['lstm_wins']} / {s['reference_wins']} | {s['verdict']} |")
+    parts = ["\n".join(head) + "\n"]
+    for s in summaries:
+        lines = [f"### {s['setting']}\n", f"| photo | noisy | LSTM | {s['reference']} | lead |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {r['photo']} | {r['noisy']:.2f} | {r['lstm']:.2f} | {r['reference']:.2f} | {r['lead']:+.2f} |"
+                  for r in s["rows"]]
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus_benchmark", type=Path, help="the folder `corpus --benchmark` wrote")
+    parser.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated, of: " + ", ".join(SETTINGS))
+    parser.add_argument("--tables-only", action="store_true", help="rebuild the summary from the JSONs already written")
+    args = parser.parse_args()
+    names = args.settings.split(",")
+    if not args.tables_only:
+        if not args.corpus_benchmark.is_dir():
+            raise SystemExit(f"No such folder: {args.corpus_benchmark} (python -m denoiser corpus --benchmark DIR)")
+        for name in names:
+            run_setting(name, args.corpus_benchmark)
+    summaries = [summary(name) for name in SETTINGS if (OUT / f"benchmark-set-{name}.json").is_file()]
+    command = "python benchmarks/benchmark_set.py " + " ".join(sys.argv[1:])
+    if args.tables_only and (OUT / "benchmark-set.json").is_file():  # the command that ran the benchmarks
+        command = json.loads((OUT / "benchmark-set.json").read_text())["command"]
+    record = {"command": command, "machine": machine(), "settings": summaries}
+    (OUT / "benchmark-set.json").write_text(json.dumps(record, indent=2) + "\n")
+    (OUT / "benchmark-set.md").write_text(markdown(summaries))
+    print(f"wrote {OUT / 'benchmark-set.json'} and {OUT / 'benchmark-set.md'}")
+
+
+if __name__ == "__main__":
+    main()
