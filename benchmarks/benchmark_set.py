@@ -108,6 +108,9 @@ def main() -> None:
     parser.add_argument("--tables-only", action="store_true", help="rebuild the summary from the JSONs already written")
     args = parser.parse_args()
     names = args.settings.split(",")
+    unknown = [name for name in names if name not in SETTINGS]
+    if unknown:
+        parser.error(f"unknown setting {unknown[0]}: choose from {', '.join(SETTINGS)}")
     if not args.tables_only:
         if not args.corpus_benchmark.is_dir():
             raise SystemExit(f"No such folder: {args.corpus_benchmark} (python -m denoiser corpus --benchmark DIR)")

@@ -17,21 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from load_test import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, healthy, server_command, stop_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 TITLES = {"/": "LSTM image-denoising lab", "/gray-gaussian": "Gray · Gaussian",
           "/gray-salt-pepper": "Gray · Salt & pepper", "/color-gaussian": "Color · Gaussian",
           "/your-photo": "Your photo", "/benchmark": "Benchmark"}
@@ -46,20 +40,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="fresh servers, one first view each")
     parser.add_argument("--json", default=str(ROOT / "docs" / "benchmarks" / "first_view.json"))
     return parser.parse_args(argv)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as response:
-            return response.read() == b"ok"
-    except OSError:
-        return False
 
 
 def view(browser, url: str, title: str) -> tuple[float, float]:
@@ -87,10 +67,7 @@ def one_server(browser, tree: Path, path: str) -> dict:
     port = free_port()
     with tempfile.TemporaryFile("w+") as log:
         started = time.perf_counter()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=tree, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(server_command(port), cwd=tree, stdout=log, stderr=subprocess.STDOUT)
         try:
             while not healthy(port):
                 if server.poll() is not None or time.perf_counter() - started > 120:
@@ -102,11 +79,7 @@ def one_server(browser, tree: Path, path: str) -> dict:
             first = view(browser, url, TITLES[path])
             second = view(browser, url, TITLES[path])
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
     return {"server_ready_s": round(ready, 2), "first_title_s": round(first[0], 2), "first_finished_s": round(first[1], 2),
             "second_title_s": round(second[0], 2), "second_finished_s": round(second[1], 2)}
 

@@ -68,11 +68,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_command(port: int) -> list[str]:
+    """`streamlit run streamlit_app.py` on a local port, headless."""
+    return [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+
+
 def start_server(port: int, log) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(server_command(port), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while not healthy(port):
         if process.poll() is not None or time.time() > deadline:
@@ -87,6 +90,15 @@ def healthy(port: int) -> bool:
             return response.read() == b"ok"
     except OSError:
         return False
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """Terminate the server; kill it if it has not exited within 15 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def memory_mb(pid: int, field: str) -> float:
@@ -227,11 +239,7 @@ def main(argv=None) -> int:
             peak = memory_mb(server.pid, "VmHWM")
             load_after = uptime()
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
             log.seek(0)
             server_log = log.read()
     done = [r for r in records if r["done"]]

@@ -19,14 +19,13 @@ import argparse
 import asyncio
 import json
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from load_test import (CHROMIUM, CHROMIUM_ARGS, PAGES, ROOT, free_port, healthy, memory_mb, say, start_server,
-                       uptime, wait_until_idle)
+                       stop_server, uptime, wait_until_idle)
 
 from denoiser.benchmark import machine
 
@@ -99,11 +98,7 @@ def main(argv=None) -> int:
             alive = server.poll() is None and healthy(port)
             load_after = uptime()
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_server(server)
             log.seek(0)
             server_log = log.read()
     report = {

@@ -153,10 +153,15 @@ def diagnosis_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def commands_of(record: dict) -> list[str]:
+    """The commands that wrote a record: one, or the first and then each `--update`."""
+    return record["command"] if isinstance(record["command"], list) else [record["command"]]
+
+
 def render(record: dict) -> str:
     """The markdown tables of a notebook.json record, a section per scenario."""
     machine = record["machine"]
-    commands = record["command"] if isinstance(record["command"], list) else [record["command"]]
+    commands = commands_of(record)
     parts = [f"Machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu']}; Python {machine['python']}, "
              f"torch {machine['torch']}. Threads: {record['threads']}; photos downscaled to "
              f"{record['max_side']} pixels; seed {record['seed']}. Written by\n"
@@ -179,8 +184,7 @@ def updated(record: dict, new: dict) -> dict:
         for row in result["rows"]:
             rows[row["photo"]]["runs"].update(row["runs"])
             rows[row["photo"]]["reference"] = row["reference"]
-    commands = record["command"] if isinstance(record["command"], list) else [record["command"]]
-    return {**record, "command": [*commands, new["command"]]}
+    return {**record, "command": [*commands_of(record), new["command"]]}
 
 
 def main() -> None:
@@ -196,6 +200,8 @@ def main() -> None:
     parser.add_argument("--update", action="store_true",
                         help="replace only these runs in the JSON in --out (new weights for one preset, say)")
     args = parser.parse_args()
+    if (args.render or args.update) and not args.out.is_file():
+        parser.error(f"--render and --update read {args.out}: run without them first")
     if args.render:
         args.out.with_suffix(".md").write_text(render(json.loads(args.out.read_text())))
         print(f"wrote {args.out.with_suffix('.md')}")
