@@ -1,4 +1,4 @@
-"""Benchmark: the bundled LSTM against classical denoisers on held-out photos (`denoiser.benchmark`),
+"""Benchmark: the bundled LSTM against classical denoisers on held-out photos (`denoiser.evaluation.comparison`),
 with a progress bar, a table, charts and downloads."""
 
 from __future__ import annotations
@@ -12,10 +12,18 @@ import streamlit as st
 import dashboard.bundled_models  # noqa: F401  (one torch thread per run, as on every page that runs a model)
 from dashboard import figures
 from dashboard.widgets import sample_image
-from denoiser.baselines import BASELINES, NOT_HOSTED, available_baselines
-from denoiser.benchmark import (LSTM_VIEWS, REFERENCE_METHODS, default_methods, method_title, run_benchmark, summarize,
-                                to_json, to_markdown)
 from denoiser.errors import DenoiserError
+from denoiser.evaluation.baselines import BASELINES, NOT_HOSTED, available_baselines
+from denoiser.evaluation.comparison import (
+    LSTM_VIEWS,
+    REFERENCE_METHODS,
+    default_methods,
+    method_title,
+    run_benchmark,
+    summarize,
+    to_json,
+    to_markdown,
+)
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS
 from denoiser.scenarios import SCENARIOS, get_scenario
 

@@ -24,9 +24,9 @@ CAPTIONS = ["Clean (held-out photo)", f"Noisy, sigma {DEMO_SIGMA:g}", "Denoised 
 def make_picture() -> np.ndarray:
     """A 256-pixel crop of the held-out camera photo, with Gaussian noise of sigma 20 (seed 0), and
     denoised by the bundled gray model: the three side by side, as `PICTURE` stores them."""
-    from denoiser.inference import denoise
+    from denoiser.inference.tiled import denoise
+    from denoiser.models.bundled import load_pretrained
     from denoiser.noise import GaussianNoise
-    from denoiser.pretrained import load_pretrained
     from denoiser.samples import sample_photo
 
     clean = sample_photo("camera", 1)[60:316, 130:386]

@@ -21,9 +21,9 @@ from dashboard.training_slots import training_slots
 from dashboard.widgets import UPLOAD_TYPES, decode_upload, sample_image, show_images
 from denoiser.errors import DenoiserError
 from denoiser.images import downscale, encode_png
-from denoiser.inference import denoise_ensemble
+from denoiser.inference.tiled import denoise_ensemble
 from denoiser.noise import GaussianNoise
-from denoiser.noise_level import estimate_sigma
+from denoiser.noise.level import estimate_sigma
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS
 from denoiser.scenarios import get_scenario
 
@@ -129,7 +129,7 @@ def adapt_with_progress(bundled_model, photo: np.ndarray, sigma: float, views: i
     """Self-supervised adaptation in a training slot, with a progress bar, a live loss chart and Stop
     (a click stops the run; the bundled result stays): an `AdaptResult` and its one-line verdict,
     or None (and a message) when the line is full."""
-    from denoiser.adapt import AdaptConfig, adapt_to_photo  # here: only this action needs it
+    from denoiser.inference.adaptation import AdaptConfig, adapt_to_photo  # here: only this action needs it
 
     holder = st.empty()
     history: list = []

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from denoiser.benchmark import machine  # noqa: E402
+from denoiser.evaluation.comparison import machine  # noqa: E402
 from denoiser.images import IMAGE_SUFFIXES, save_image  # noqa: E402
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, sample_photo  # noqa: E402
 

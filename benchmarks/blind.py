@@ -19,14 +19,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoiser.adapt import AdaptConfig, adapt_to_photo  # noqa: E402
-from denoiser.baselines import run_baseline  # noqa: E402
-from denoiser.benchmark import image_rng, machine, model_record  # noqa: E402
-from denoiser.inference import denoise  # noqa: E402
-from denoiser.metrics import psnr  # noqa: E402
+from denoiser.evaluation.baselines import run_baseline  # noqa: E402
+from denoiser.evaluation.comparison import image_rng, machine, model_record  # noqa: E402
+from denoiser.evaluation.metrics import psnr  # noqa: E402
+from denoiser.inference.adaptation import AdaptConfig, adapt_to_photo  # noqa: E402
+from denoiser.inference.tiled import denoise  # noqa: E402
+from denoiser.models.bundled import load_pretrained, pretrained_path  # noqa: E402
 from denoiser.noise import GaussianNoise  # noqa: E402
-from denoiser.noise_level import estimate_sigma  # noqa: E402
-from denoiser.pretrained import load_pretrained, pretrained_path  # noqa: E402
+from denoiser.noise.level import estimate_sigma  # noqa: E402
 from denoiser.samples import BENCHMARK_PHOTOS, sample_photo  # noqa: E402
 
 

@@ -24,7 +24,7 @@ from denoiser.corpus.build import CorpusBuildConfig, build_corpus  # noqa: E402
 from denoiser.corpus.manifest import load_manifest  # noqa: E402
 from denoiser.corpus.photos import reduced_size  # noqa: E402
 from denoiser.images import load_image  # noqa: E402
-from denoiser.noise_level import estimate_sigma  # noqa: E402
+from denoiser.noise.level import estimate_sigma  # noqa: E402
 from denoiser.samples import TRAINING_PHOTOS, sample_photo  # noqa: E402
 
 TARGET = ROOT / "docs" / "corpus_stats.json"

@@ -87,7 +87,7 @@ def one_server(browser, tree: Path, path: str) -> dict:
 def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
-    from denoiser.benchmark import machine
+    from denoiser.evaluation.comparison import machine
 
     args = parse_args(argv)
     trees = {label: Path(folder).resolve() for label, folder in

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dashboard.training_slots import training_slots  # noqa: E402
-from denoiser.benchmark import machine  # noqa: E402
+from denoiser.evaluation.comparison import machine  # noqa: E402
 from denoiser.samples import sample_photo  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"

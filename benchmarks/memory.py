@@ -24,10 +24,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from load_test import (CHROMIUM, CHROMIUM_ARGS, PAGES, ROOT, free_port, healthy, memory_mb, say, start_server,
-                       stop_server, uptime, wait_until_idle)
+from load_test import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PAGES,
+    ROOT,
+    free_port,
+    healthy,
+    memory_mb,
+    say,
+    start_server,
+    stop_server,
+    uptime,
+    wait_until_idle,
+)
 
-from denoiser.benchmark import machine
+from denoiser.evaluation.comparison import machine
 
 
 def parse_args(argv=None) -> argparse.Namespace:

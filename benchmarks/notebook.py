@@ -27,15 +27,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoiser.baselines import run_baseline  # noqa: E402
-from denoiser.benchmark import machine  # noqa: E402
 from denoiser.cli import main as denoiser_cli  # noqa: E402
-from denoiser.experiment import MAX_SIDE, noisy_input, split_pixels  # noqa: E402
+from denoiser.evaluation.baselines import run_baseline  # noqa: E402
+from denoiser.evaluation.comparison import machine  # noqa: E402
+from denoiser.evaluation.metrics import mse_255, psnr  # noqa: E402
 from denoiser.images import downscale, save_image  # noqa: E402
-from denoiser.metrics import psnr, mse_255  # noqa: E402
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, sample_photo  # noqa: E402
 from denoiser.scenarios import SCENARIOS  # noqa: E402
-from denoiser.splits import PixelSplit  # noqa: E402
+from denoiser.training.experiment import MAX_SIDE, noisy_input, split_pixels  # noqa: E402
+from denoiser.training.splits import PixelSplit  # noqa: E402
 
 PRESETS = ("notebook", "scratch", "quick")
 REFERENCE = {"gaussian": ("bm3d", "BM3D (true sigma)"), "salt-pepper": ("adaptive-median", "adaptive median")}
@@ -70,7 +70,7 @@ def patch_batches(photo: Path, scenario_key: str, threads: int) -> dict:
     32x32 (the page's earlier reading), so an epoch of the training pixels is two steps, not 52."""
     from dataclasses import replace
 
-    from denoiser.experiment import make_experiment, run_experiment
+    from denoiser.training.experiment import make_experiment, run_experiment
 
     scenario = SCENARIOS[scenario_key]
     clean = downscale(sample_photo(photo.stem, scenario.channels), MAX_SIDE)

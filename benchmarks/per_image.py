@@ -24,15 +24,15 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoiser.baselines import run_baseline  # noqa: E402
-from denoiser.benchmark import image_rng, machine  # noqa: E402
-from denoiser.inference import denoise, denoise_ensemble  # noqa: E402
-from denoiser.metrics import psnr  # noqa: E402
+from denoiser.evaluation.baselines import run_baseline  # noqa: E402
+from denoiser.evaluation.comparison import image_rng, machine  # noqa: E402
+from denoiser.evaluation.metrics import psnr  # noqa: E402
+from denoiser.inference.tiled import denoise, denoise_ensemble  # noqa: E402
+from denoiser.models.bundled import load_pretrained  # noqa: E402
 from denoiser.noise import GaussianNoise  # noqa: E402
-from denoiser.pretrained import load_pretrained  # noqa: E402
 from denoiser.samples import BENCHMARK_PHOTOS, sample_photo  # noqa: E402
-from denoiser.splits import make_masks  # noqa: E402
-from denoiser.train import QUICK, precision_name, train_on_image  # noqa: E402
+from denoiser.training.loops import QUICK, precision_name, train_on_image  # noqa: E402
+from denoiser.training.splits import make_masks  # noqa: E402
 
 METHODS = ("bundled", "fine-tuned", "fine-tuned-x8", "bm3d")
 

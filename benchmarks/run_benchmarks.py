@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from denoiser.baselines import baselines_for  # noqa: E402
-from denoiser.benchmark import method_title  # noqa: E402
-from denoiser.pretrained import pretrained_path  # noqa: E402
+from denoiser.evaluation.baselines import baselines_for  # noqa: E402
+from denoiser.evaluation.comparison import method_title  # noqa: E402
+from denoiser.models.bundled import pretrained_path  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks"
 DOC = ROOT / "docs" / "BENCHMARKS.md"

@@ -20,11 +20,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoiser.baselines import run_baseline  # noqa: E402
-from denoiser.benchmark import machine  # noqa: E402
-from denoiser.inference import denoise, denoise_ensemble  # noqa: E402
+from denoiser.evaluation.baselines import run_baseline  # noqa: E402
+from denoiser.evaluation.comparison import machine  # noqa: E402
+from denoiser.inference.tiled import denoise, denoise_ensemble  # noqa: E402
+from denoiser.models.bundled import load_pretrained  # noqa: E402
 from denoiser.noise import GaussianNoise  # noqa: E402
-from denoiser.pretrained import load_pretrained  # noqa: E402
 from denoiser.samples import sample_photo  # noqa: E402
 
 

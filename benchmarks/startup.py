@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoiser.benchmark import machine  # noqa: E402
+from denoiser.evaluation.comparison import machine  # noqa: E402
 
 HEAVY = ("torch", "skimage", "bm3d")
 OUTPUT = ROOT / "docs" / "benchmarks" / "startup.json"

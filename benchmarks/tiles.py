@@ -20,11 +20,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from denoiser.benchmark import image_rng, machine  # noqa: E402
-from denoiser.inference import OVERLAP, _layout, denoise  # noqa: E402
-from denoiser.metrics import psnr  # noqa: E402
+from denoiser.evaluation.comparison import image_rng, machine  # noqa: E402
+from denoiser.evaluation.metrics import psnr  # noqa: E402
+from denoiser.inference.tiled import OVERLAP, _layout, denoise  # noqa: E402
+from denoiser.models.bundled import load_pretrained  # noqa: E402
 from denoiser.noise import GaussianNoise  # noqa: E402
-from denoiser.pretrained import load_pretrained  # noqa: E402
 from denoiser.samples import BENCHMARK_PHOTOS, sample_photo  # noqa: E402
 
 

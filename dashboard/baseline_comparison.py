@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from denoiser.baselines import BASELINES, NOT_HOSTED, available_baselines, baselines_for, run_baseline
-from denoiser.metrics import psnr, ssim
+from denoiser.evaluation.baselines import BASELINES, NOT_HOSTED, available_baselines, baselines_for, run_baseline
+from denoiser.evaluation.metrics import psnr, ssim
 
 from . import figures
 from .outcome import Outcome

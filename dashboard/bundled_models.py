@@ -13,9 +13,9 @@ import threading
 import streamlit as st
 import torch
 
-from denoiser.checkpoint import Checkpoint
-from denoiser.experiment import Experiment, Pace, measure_pace
-from denoiser.pretrained import load_pretrained, pretrained_path
+from denoiser.models.bundled import load_pretrained, pretrained_path
+from denoiser.models.checkpoint import Checkpoint
+from denoiser.training.experiment import Experiment, Pace, measure_pace
 
 TORCH_THREADS = 1
 torch.set_num_threads(TORCH_THREADS)

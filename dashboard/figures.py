@@ -8,17 +8,18 @@ import math
 from typing import TYPE_CHECKING, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
+
 # pandas up front: Plotly takes it from sys.modules, and two sessions drawing their first chart at once
 # saw it half-imported ("partially initialized module 'pandas' has no attribute 'Series'").
 import pandas  # noqa: F401
 import plotly.graph_objects as go
 from scipy import special
 
+from denoiser.evaluation.metrics import Scores
 from denoiser.images import encode_png
-from denoiser.metrics import Scores
 
 if TYPE_CHECKING:
-    from denoiser.train import Progress
+    from denoiser.training.loops import Progress
 
 TRAIN_COLOR, VALIDATION_COLOR, ACCENT = "#2f6fdf", "#e4572e", "#17a398"
 

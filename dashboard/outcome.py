@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from denoiser.metrics import Scores, score_splits
+from denoiser.evaluation.metrics import Scores, score_splits
 from denoiser.noise import NoiseModel
-from denoiser.splits import SplitMasks
+from denoiser.training.splits import SplitMasks
 
 if TYPE_CHECKING:
-    from denoiser.train import Progress
+    from denoiser.training.loops import Progress
 
 
 @dataclass

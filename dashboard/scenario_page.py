@@ -12,11 +12,11 @@ import time
 
 import streamlit as st
 
-from denoiser.experiment import MAX_SIDE, noisy_input, split_pixels, starting_model
-from denoiser.inference import denoise
-from denoiser.metrics import psnr
-from denoiser.pretrained import pretrained_path
+from denoiser.evaluation.metrics import psnr
+from denoiser.inference.tiled import denoise
+from denoiser.models.bundled import pretrained_path
 from denoiser.scenarios import get_scenario
+from denoiser.training.experiment import MAX_SIDE, noisy_input, split_pixels, starting_model
 
 from .bundled_models import bundled_checkpoint
 from .outcome import make_outcome

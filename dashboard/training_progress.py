@@ -18,13 +18,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import streamlit as st
 
-from denoiser.checkpoint import checkpoint_bytes
 from denoiser.errors import DenoiserError
-from denoiser.inference import denoise
-from denoiser.models import ModelConfig, build_model
+from denoiser.inference.tiled import denoise
+from denoiser.models.checkpoint import checkpoint_bytes
+from denoiser.models.networks import ModelConfig, build_model
 from denoiser.noise import NoiseModel
-from denoiser.splits import SplitMasks
-from denoiser.train import ImageTrainingResult, Progress, TrainConfig, train_on_image
+from denoiser.training.loops import ImageTrainingResult, Progress, TrainConfig, train_on_image
+from denoiser.training.splits import SplitMasks
 
 from . import figures
 from .outcome import Outcome, make_outcome

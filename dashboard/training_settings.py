@@ -6,14 +6,14 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
-from denoiser.checkpoint import Checkpoint
-from denoiser.experiment import Experiment, estimate_cost, preset_design
-from denoiser.models import ModelConfig
+from denoiser.models.checkpoint import Checkpoint
+from denoiser.models.networks import ModelConfig
 from denoiser.noise import NoiseModel
-from denoiser.presets import NOTEBOOK_EPOCHS, PRESETS
 from denoiser.scenarios import Scenario
-from denoiser.splits import PixelSplit
-from denoiser.train import TrainConfig
+from denoiser.training.experiment import Experiment, estimate_cost, preset_design
+from denoiser.training.loops import TrainConfig
+from denoiser.training.presets import NOTEBOOK_EPOCHS, PRESETS
+from denoiser.training.splits import PixelSplit
 
 from .bundled_models import TORCH_THREADS, training_pace
 
@@ -47,7 +47,7 @@ class TrainingChoice:
 
 
 def preset_values(preset: str, scenario: Scenario, bundled: ModelConfig | None) -> dict:
-    """The widget values a preset (`denoiser.experiment.PRESETS`) sets."""
+    """The widget values a preset (`denoiser.training.experiment.PRESETS`) sets."""
     chosen = PRESETS[preset]
     from_bundled = chosen.from_bundled and bundled is not None
     model = bundled if from_bundled else preset_design(chosen, bundled or scenario.model)

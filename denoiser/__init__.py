@@ -10,23 +10,23 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "adapt": ("AdaptConfig", "adapt_to_photo"),
-    "baselines": ("BASELINES", "run_baseline"),
-    "checkpoint": ("Checkpoint", "checkpoint_bytes", "load_checkpoint", "save_checkpoint"),
-    "config": ("ModelConfig",),
+    "inference.adaptation": ("AdaptConfig", "adapt_to_photo"),
+    "evaluation.baselines": ("BASELINES", "run_baseline"),
+    "models.checkpoint": ("Checkpoint", "checkpoint_bytes", "load_checkpoint", "save_checkpoint"),
+    "models.config": ("ModelConfig",),
     "errors": ("DenoiserError",),
     "images": ("convert_channels", "encode_png", "load_image", "save_image"),
-    "inference": ("denoise",),
-    "metrics": ("Scores", "mse_255", "psnr", "score", "score_splits", "ssim"),
-    "models": ("build_model",),
-    "noise": ("GaussianNoise", "PoissonNoise", "SaltPepperNoise", "SpeckleNoise", "make_noise"),
-    "noise_level": ("estimate_sigma",),
-    "pretrained": ("load_pretrained",),
+    "inference.tiled": ("denoise",),
+    "evaluation.metrics": ("Scores", "mse_255", "psnr", "score", "score_splits", "ssim"),
+    "models.networks": ("build_model",),
+    "noise": ("CameraNoise", "GaussianNoise", "PoissonNoise", "SaltPepperNoise", "SpeckleNoise", "make_noise"),
+    "noise.level": ("estimate_sigma",),
+    "models.bundled": ("load_pretrained",),
     "samples": ("BENCHMARK_PHOTOS", "TRAINING_PHOTOS", "sample_photo"),
     "scenarios": ("SCENARIOS", "Scenario", "get_scenario"),
-    "splits": ("PixelSplit", "SplitMasks", "make_masks"),
-    "train": ("QUICK", "CorpusConfig", "Progress", "TrainConfig", "notebook_preset", "train_on_corpus",
-              "train_on_image"),
+    "training.splits": ("PixelSplit", "SplitMasks", "make_masks"),
+    "training.loops": ("QUICK", "CorpusConfig", "Progress", "TrainConfig", "notebook_preset", "train_on_corpus",
+                       "train_on_image"),
 }
 """Each public name and the module it lives in. Names load on first use (PEP 562), so `import
 denoiser` and the command line's help start without torch, scikit-image or bm3d."""

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ENSEMBLE_SIZES
-from .errors import DenoiserError
-from .images import load_image, save_image
-from .noise import make_noise
-from .presets import PRESETS
-from .scenarios import SCENARIOS, get_scenario
+from denoiser.errors import DenoiserError
+from denoiser.images import load_image, save_image
+from denoiser.models.config import ENSEMBLE_SIZES
+from denoiser.noise import make_noise
+from denoiser.scenarios import SCENARIOS, get_scenario
+from denoiser.training.presets import PRESETS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.set_defaults(run=run_corpus)
 
     recipe = commands.add_parser("recipe", help="train a scenario's bundled model: every stage of its recipe "
-                                                "(denoiser/recipes.py), each written to OUT/<stage>.pt")
+                                                "(denoiser/training/recipes.py), each written to OUT/<stage>.pt")
     recipe.add_argument("scenario", choices=list(SCENARIOS))
     recipe.add_argument("--corpus", help="the training folder `corpus --out` wrote (not needed with --smoke, nor by a "
                         "recipe that reads only the scikit-image photos: gray-salt-pepper)")
@@ -191,11 +191,14 @@ def run_denoise(args) -> None:
         raise DenoiserError("--adapt-steps must be at least 1.")
     images = [load_image(path, scenario.channels) for path in args.inputs]  # all checked before writing
 
-    from .adapt import AdaptConfig, adapt_to_photo  # torch: only once the arguments and images are good
-    from .checkpoint import load_checkpoint
-    from .inference import denoise_ensemble
-    from .noise_level import estimate_sigma
-    from .pretrained import load_pretrained
+    from denoiser.inference.adaptation import (  # torch: only once the arguments and images are good
+        AdaptConfig,
+        adapt_to_photo,
+    )
+    from denoiser.inference.tiled import denoise_ensemble
+    from denoiser.models.bundled import load_pretrained
+    from denoiser.models.checkpoint import load_checkpoint
+    from denoiser.noise.level import estimate_sigma
 
     load = (lambda: load_checkpoint(args.model)) if args.model else (lambda: load_pretrained(scenario.key))
     checkpoint = load()
@@ -223,11 +226,11 @@ def run_train(args) -> None:
     scenario = get_scenario(args.scenario)
     _check_train_flags(args)
 
-    from . import distributed  # torch and the rest: only once the flags are good
-    from .data import PatchStream, image_files, image_pixels
-    from .recipe_run import file_record
-    from .train import CorpusConfig
-    from .training_run import train_to_checkpoint
+    from denoiser.training import distributed  # torch and the rest: only once the flags are good
+    from denoiser.training.corpus_job import train_to_checkpoint
+    from denoiser.training.loops import CorpusConfig
+    from denoiser.training.patches import PatchStream, image_files, image_pixels
+    from denoiser.training.recipe_runner import file_record
 
     world = distributed.world_from_env()
     out = Path(args.out)
@@ -276,8 +279,8 @@ def _starting_model(args, scenario, target: Path):
     """The model to train and, with --resume, the training state saved beside its weights."""
     from dataclasses import replace
 
-    from .checkpoint import load_checkpoint, read_payload
-    from .models import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
+    from denoiser.models.checkpoint import load_checkpoint, read_payload
+    from denoiser.models.networks import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
 
     if args.resume:
         resume = read_payload(target).get("training") if target.is_file() else None
@@ -324,7 +327,7 @@ def _starting_model(args, scenario, target: Path):
 
 
 def run_fit(args) -> None:
-    """The notebook's experiment on one image, as a scenario page runs it (`denoiser.experiment`)."""
+    """The notebook's experiment on one image, as a scenario page runs it (`denoiser.training.experiment`)."""
     scenario = get_scenario(args.scenario)
     if args.density is not None and scenario.noise_kind != "salt-pepper":
         raise DenoiserError(f"--density is for salt-and-pepper noise; {scenario.key} takes --variance.")
@@ -345,9 +348,9 @@ def run_fit(args) -> None:
 
     from tqdm import tqdm
 
-    from . import experiment
-    from .images import downscale
-    from .pretrained import load_pretrained, pretrained_path
+    from denoiser.images import downscale
+    from denoiser.models.bundled import load_pretrained, pretrained_path
+    from denoiser.training import experiment
 
     bundled = load_pretrained(scenario.key).model if pretrained_path(scenario.key).is_file() else None
     setup = experiment.make_experiment(scenario, noise, args.preset, bundled.config if bundled else None,
@@ -379,7 +382,7 @@ def run_fit(args) -> None:
 
 
 def run_samples(args) -> None:
-    from .samples import BENCHMARK_PHOTOS, TRAINING_PHOTOS, sample_photo
+    from denoiser.samples import BENCHMARK_PHOTOS, TRAINING_PHOTOS, sample_photo
 
     out = _make_folder(args.output)
     for name in TRAINING_PHOTOS if args.set == "training" else BENCHMARK_PHOTOS:
@@ -398,8 +401,9 @@ def run_corpus(args) -> None:
 
 
 def run_recipe(args) -> None:
-    from .recipe_run import RecipeRun, run_recipe as run  # light: torch loads once the checks have passed
-    from .recipes import get_recipe, table
+    from denoiser.training.recipe_runner import RecipeRun  # light: torch loads once the checks have passed
+    from denoiser.training.recipe_runner import run_recipe as run
+    from denoiser.training.recipes import get_recipe, table
 
     if args.list:
         print(table(get_recipe(args.scenario)), end="")
@@ -413,14 +417,14 @@ def run_recipe(args) -> None:
 def run_benchmark(args) -> None:
     from tqdm import tqdm
 
-    from . import benchmark  # light: torch, scikit-image and bm3d load when a method first runs
+    from denoiser.evaluation import comparison  # light: torch, scikit-image and bm3d load when a method first runs
 
     scenario = get_scenario(args.scenario)
-    noise = benchmark.benchmark_noise(scenario, args.sigma, args.density)
+    noise = comparison.benchmark_noise(scenario, args.sigma, args.density)
     json_path = _output_file(args.json) if args.json else None  # both checked before the long run
     markdown_path = _output_file(args.markdown) if args.markdown else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods is not None else None
-    images = benchmark.load_images(args.images, scenario.channels) if args.images else None
+    images = comparison.load_images(args.images, scenario.channels) if args.images else None
     bars = []
 
     def report(done: int, total: int) -> None:
@@ -429,24 +433,24 @@ def run_benchmark(args) -> None:
         bars[0].update(done - bars[0].n)
 
     try:
-        rows = benchmark.run_benchmark(scenario.key, args.sigma, args.density, images, methods,
+        rows = comparison.run_benchmark(scenario.key, args.sigma, args.density, images, methods,
                                        args.seed, report, args.model)
     finally:
         for bar in bars:
             bar.close()
-    from .pretrained import pretrained_path
+    from denoiser.models.bundled import pretrained_path
 
-    ran_lstm = any(row.method in benchmark.LSTM_VIEWS for row in rows)
-    model = benchmark.model_record(args.model or pretrained_path(scenario.key)) if ran_lstm else None
+    ran_lstm = any(row.method in comparison.LSTM_VIEWS for row in rows)
+    model = comparison.model_record(args.model or pretrained_path(scenario.key)) if ran_lstm else None
     settings = {"noise": noise.name, "sigma": noise.sigma, "density": getattr(noise, "density", None),
                 "seed": args.seed, "images": args.images or "built-in benchmark photos",
-                "model": model, "machine": benchmark.machine()}
+                "model": model, "machine": comparison.machine()}
     if json_path:
-        json_path.write_text(json.dumps(benchmark.to_json(scenario.key, rows, **settings), indent=2) + "\n")
+        json_path.write_text(json.dumps(comparison.to_json(scenario.key, rows, **settings), indent=2) + "\n")
     if markdown_path:
-        markdown_path.write_text(benchmark.to_markdown(rows))
+        markdown_path.write_text(comparison.to_markdown(rows))
     print(f"{scenario.key}: {noise.name}, {len({row.image for row in rows})} image(s), mean per method")
-    print(benchmark.to_markdown(rows, per_image=False), end="")
+    print(comparison.to_markdown(rows, per_image=False), end="")
 
 
 def _output_file(path: str) -> Path:

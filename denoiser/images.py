@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import DenoiserError
+from denoiser.errors import DenoiserError
 
 MAX_PIXELS = 40_000_000
 """Largest image accepted (width x height); a larger header is treated as a decompression bomb."""

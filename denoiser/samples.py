@@ -11,8 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .errors import DenoiserError
-from .images import convert_channels
+from denoiser.errors import DenoiserError
+from denoiser.images import convert_channels
 
 TRAINING_PHOTOS = ("astronaut", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
                    "brick", "grass", "gravel", "cell", "clock", "text", "page", "colorwheel")

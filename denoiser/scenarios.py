@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import ModelConfig
-from .errors import DenoiserError
-from .noise import GaussianNoise, NoiseModel, SaltPepperNoise
+from denoiser.errors import DenoiserError
+from denoiser.models.config import ModelConfig
+from denoiser.noise import GaussianNoise, NoiseModel, SaltPepperNoise
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from denoiser.corpus.apt import AptArchive, extract, sha256_of  # noqa: E402
 from denoiser.corpus.build import default_cache  # noqa: E402
 from denoiser.corpus.manifest import MANIFEST  # noqa: E402
-from denoiser.corpus.photos import (SAME_PHOTO, block_average, group_photos, load_photo, name_stem,  # noqa: E402
-                                    reduced_size, reduction_factor, signature)
+from denoiser.corpus.photos import (  # noqa: E402
+    SAME_PHOTO,
+    block_average,
+    group_photos,
+    load_photo,
+    name_stem,
+    reduced_size,
+    reduction_factor,
+    signature,
+)
 from denoiser.corpus.split import SplitRule, assign_sets  # noqa: E402
-from denoiser.noise_level import estimate_sigma  # noqa: E402
+from denoiser.noise.level import estimate_sigma  # noqa: E402
 from denoiser.samples import BENCHMARK_PHOTOS, TRAINING_PHOTOS, sample_photo  # noqa: E402
 
 DEBIAN = "http://deb.debian.org/debian"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.checkpoint import save_checkpoint
-from denoiser.models import ModelConfig, build_model
+from denoiser.models.checkpoint import save_checkpoint
+from denoiser.models.networks import ModelConfig, build_model
 from denoiser.samples import sample_photo
 
 

@@ -6,14 +6,24 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.adapt import (SIGMA_UNCERTAINTY, AdaptConfig, SureTerms, adapt_to_photo, adaptation_score, blend, hide_pixels,
-                            sure_mse, sure_terms, trust_map)
-from denoiser.inference import denoise, denoise_ensemble
-from denoiser.metrics import psnr
-from denoiser.models import ModelConfig, build_model
+from denoiser.evaluation.metrics import psnr
+from denoiser.inference.adaptation import (
+    SIGMA_UNCERTAINTY,
+    AdaptConfig,
+    SureTerms,
+    adapt_to_photo,
+    adaptation_score,
+    blend,
+    hide_pixels,
+    sure_mse,
+    sure_terms,
+    trust_map,
+)
+from denoiser.inference.tiled import denoise, denoise_ensemble
+from denoiser.models.bundled import load_pretrained
+from denoiser.models.networks import ModelConfig, build_model
 from denoiser.noise import GaussianNoise
-from denoiser.noise_level import estimate_sigma
-from denoiser.pretrained import load_pretrained
+from denoiser.noise.level import estimate_sigma
 from denoiser.samples import BENCHMARK_PHOTOS, sample_photo
 
 
@@ -46,7 +56,7 @@ def test_sigma_estimate_leaves_out_clipped_parts():
 
 
 def test_gradient_energy_sums_each_windows_central_differences():
-    from denoiser.noise_level import PATCH, _difference_operators, _gradient_energy
+    from denoiser.noise.level import PATCH, _difference_operators, _gradient_energy
 
     plane = np.random.default_rng(0).random((15, 12))
     energy = _gradient_energy(plane)
@@ -58,7 +68,7 @@ def test_gradient_energy_sums_each_windows_central_differences():
 
 
 def test_texture_threshold_passes_pure_noise_and_stops_a_slope_twice_as_steep_as_the_noise():
-    from denoiser.noise_level import _gradient_energy, _texture_threshold
+    from denoiser.noise.level import _gradient_energy, _texture_threshold
 
     sigma = 0.01
     noise = np.random.default_rng(0).normal(0.0, sigma, (600, 600))
@@ -102,7 +112,7 @@ def test_adaptation_improves_psnr_without_seeing_the_clean_image(monkeypatch):
     model = build_model(ModelConfig(hidden=16, features=16))
     before = psnr(clean, denoise(model, noisy, 25.0))
 
-    import denoiser.adapt as adapt
+    import denoiser.inference.adaptation as adapt
     seen_arrays = []
     real_random_patch = adapt.random_patch
     monkeypatch.setattr(adapt, "random_patch", lambda image, *a: seen_arrays.append(image) or real_random_patch(image, *a))
@@ -116,7 +126,7 @@ def test_adaptation_lifts_the_bundled_model_on_wood_grain():
     # coffee's top-left crop at sigma 25 (docs/BENCHMARKS.md, blind.py): the table's wood grain is
     # where the bundled model trails BM3D by 0.8 dB; adapting to the photo gains 0.59 dB (measured
     # 2026-12-02), held within 0.1 as training can amplify rounding that differs between CPUs.
-    from denoiser.benchmark import image_rng
+    from denoiser.evaluation.comparison import image_rng
 
     clean = np.ascontiguousarray(sample_photo("coffee", 1)[:256, :256])
     noisy = GaussianNoise(625.0).apply(clean, image_rng(0, "coffee"))
@@ -167,7 +177,7 @@ def test_gaussian_adaptation_keeps_the_starting_result_near_black_and_white():
 
 @pytest.mark.parametrize("learning_rate, kept", [(1e-3, True), (10.0, False)])
 def test_adaptation_runs_each_network_once_per_image(monkeypatch, learning_rate, kept):
-    import denoiser.adapt as adapt
+    import denoiser.inference.adaptation as adapt
 
     passes = []
     real_denoise = adapt.denoise
@@ -217,7 +227,7 @@ def test_sure_terms_give_sure_at_any_noise_level():
 def test_adapted_weights_must_win_over_the_whole_plausible_noise_range(monkeypatch):
     # Blind-spot weights have the smaller divergence, which an overestimated sigma rewards: here
     # they win by SURE at the sigma given but lose if the truth is 15% lower, so they are not kept.
-    import denoiser.adapt as adapt
+    import denoiser.inference.adaptation as adapt
 
     starting, adapted = SureTerms(residual=0.0040, divergence=0.10), SureTerms(residual=0.0053, divergence=0.02)
     assert adapted.mse(25.0) < starting.mse(25.0)

@@ -14,16 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from apptest_tools import ENTRY, TIMEOUT, open_page, started_app
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from apptest_tools import ENTRY, TIMEOUT, open_page, started_app
-
 from dashboard.training_settings import NOTEBOOK_PRESET, counted
-from denoiser.pretrained import load_pretrained, pretrained_path
+from denoiser.models.bundled import load_pretrained, pretrained_path
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
-
 
 needs_weights = pytest.mark.skipif(
     not all(pretrained_path(key).is_file() for key in SCENARIOS), reason="the bundled weights are not in denoiser/weights yet")
@@ -204,7 +202,7 @@ def test_the_page_says_what_a_run_will_cost_before_train(app):
 
 
 def test_the_page_and_fit_give_the_same_numbers_for_the_same_seed(app, tmp_path):
-    """The page and `python -m denoiser fit` build the run through denoiser.experiment."""
+    """The page and `python -m denoiser fit` build the run through denoiser.training.experiment."""
     key, data = "gray-gaussian", png_bytes(size=(48, 40))
     open_page(app, key)
     upload(app, key, data)
@@ -310,8 +308,8 @@ def test_full_size_noise_level_scales_the_choice_by_the_estimates():
 @needs_weights
 def test_your_photo_page_denoises_a_downscaled_photo_at_full_size_on_request(app):
     from denoiser.images import load_image
-    from denoiser.inference import denoise
-    from denoiser.noise_level import estimate_sigma
+    from denoiser.inference.tiled import denoise
+    from denoiser.noise.level import estimate_sigma
 
     full = upload_downscaled_photo(app)
     assert any("Downscaled from 2048×32 to 1024×16" in i.value for i in app.info)
@@ -357,7 +355,7 @@ def test_your_photo_page_adapts_again_to_the_full_size_of_a_downscaled_photo(app
 
 @needs_weights
 def test_your_photo_page_self_ensemble_averages_eight_views(app):
-    from denoiser.inference import denoise_ensemble
+    from denoiser.inference.tiled import denoise_ensemble
 
     open_page(app, "your-photo")
     app.file_uploader(key="your-photo:upload").set_value(("photo.png", png_bytes(size=(40, 56)), "image/png"))
@@ -421,9 +419,9 @@ def test_a_run_interrupted_mid_training_leaves_its_best_model_as_the_result(app)
     import torch
 
     from dashboard.training_progress import TrainingRun
-    from denoiser.models import build_model
+    from denoiser.models.networks import build_model
     from denoiser.noise import GaussianNoise
-    from denoiser.splits import PixelSplit, make_masks
+    from denoiser.training.splits import PixelSplit, make_masks
 
     open_page(app, "gray-gaussian")
     clean = np.ascontiguousarray(sample_photo("camera", 1)[100:132, 200:232])

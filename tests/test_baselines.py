@@ -2,9 +2,9 @@ import bm3d
 import numpy as np
 import pytest
 
-from denoiser.baselines import BASELINES, adaptive_median_plane, baselines_for, run_baseline
 from denoiser.errors import DenoiserError
-from denoiser.metrics import psnr
+from denoiser.evaluation.baselines import BASELINES, adaptive_median_plane, baselines_for, run_baseline
+from denoiser.evaluation.metrics import psnr
 from denoiser.noise import GaussianNoise, SaltPepperNoise
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS

@@ -5,15 +5,23 @@ import pytest
 import torch
 
 from denoiser import benchmark, pretrained
-from denoiser.benchmark import (BenchmarkRow, default_images, image_rng, load_images, run_benchmark,
-                                summarize, to_json, to_markdown)
-from denoiser.checkpoint import load_checkpoint, save_checkpoint
 from denoiser.cli import main
 from denoiser.errors import DenoiserError
+from denoiser.evaluation.comparison import (
+    BenchmarkRow,
+    default_images,
+    image_rng,
+    load_images,
+    run_benchmark,
+    summarize,
+    to_json,
+    to_markdown,
+)
+from denoiser.evaluation.metrics import psnr
 from denoiser.images import save_image
-from denoiser.inference import denoise_ensemble
-from denoiser.metrics import psnr
-from denoiser.models import ModelConfig, build_model
+from denoiser.inference.tiled import denoise_ensemble
+from denoiser.models.checkpoint import load_checkpoint, save_checkpoint
+from denoiser.models.networks import ModelConfig, build_model
 from denoiser.noise import GaussianNoise
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, TRAINING_PHOTOS, sample_photo
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from denoiser.pretrained import pretrained_path
+from denoiser.models.bundled import pretrained_path
 from denoiser.samples import sample_photo
 
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -3,7 +3,7 @@ import pytest
 
 from denoiser import camera
 from denoiser.errors import DenoiserError
-from denoiser.metrics import psnr
+from denoiser.evaluation.metrics import psnr
 from denoiser.noise import CameraNoise
 
 

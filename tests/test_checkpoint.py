@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.checkpoint import checkpoint_bytes, load_checkpoint, save_checkpoint
 from denoiser.errors import DenoiserError
-from denoiser.inference import denoise
-from denoiser.models import ModelConfig, build_model
+from denoiser.inference.tiled import denoise
+from denoiser.models.checkpoint import checkpoint_bytes, load_checkpoint, save_checkpoint
+from denoiser.models.networks import ModelConfig, build_model
 
 
 def test_round_trip_keeps_weights_config_and_metadata(tmp_path, gray_image):

@@ -62,8 +62,8 @@ def test_denoise_one_file_and_a_folder(tmp_path, photo, tiny_checkpoint):
 
 
 def test_denoise_with_a_self_ensemble_writes_the_ensemble_result(tmp_path, photo, tiny_checkpoint):
-    from denoiser.checkpoint import load_checkpoint
-    from denoiser.inference import denoise_ensemble
+    from denoiser.inference.tiled import denoise_ensemble
+    from denoiser.models.checkpoint import load_checkpoint
 
     out = tmp_path / "x4.png"
     result = cli("denoise", photo, "-o", out, "--scenario", "gray-gaussian", "--sigma", 10,
@@ -99,7 +99,7 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 2, "--out", tmp_path / "stage2",
                  "--batch-size", 2, "--patch-size", 16, "--init", checkpoint, "--balance-noise-levels")
     assert result.returncode == 0, result.stderr
-    from denoiser.checkpoint import load_checkpoint
+    from denoiser.models.checkpoint import load_checkpoint
     second = load_checkpoint(tmp_path / "stage2" / "gray-gaussian.pt")
     assert second.config == load_checkpoint(checkpoint).config  # the first stage's small model, carried on
     assert second.metadata["config"]["balance_noise_levels"] is True
@@ -169,8 +169,8 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
 
 
 def test_fit_runs_the_notebook_experiment_and_writes_its_scores(tmp_path, photo, gray_image):
-    from denoiser.experiment import noisy_input
     from denoiser.noise import GaussianNoise
+    from denoiser.training.experiment import noisy_input
 
     files = {"json": tmp_path / "m.json", "denoised": tmp_path / "d.png", "noisy": tmp_path / "n.png"}
     result = cli("fit", photo, "--scenario", "gray-gaussian", "--variance", 400, "--epochs", 2, "--seed", 5,

@@ -19,8 +19,15 @@ from PIL import Image
 from denoiser.corpus.apt import AptArchive
 from denoiser.corpus.build import SUMMARY, CorpusBuildConfig, build_corpus
 from denoiser.corpus.manifest import load_manifest
-from denoiser.corpus.photos import (block_average, group_photos, load_photo, name_stem, reduced_size,
-                                    reduction_factor, signature)
+from denoiser.corpus.photos import (
+    block_average,
+    group_photos,
+    load_photo,
+    name_stem,
+    reduced_size,
+    reduction_factor,
+    signature,
+)
 from denoiser.corpus.split import SETS, SplitRule, assign_sets, hash_fraction
 from denoiser.errors import DenoiserError
 from denoiser.samples import BENCHMARK_PHOTOS, TRAINING_PHOTOS, sample_photo

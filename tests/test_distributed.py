@@ -15,14 +15,14 @@ import pytest
 import torch
 from PIL import Image
 
-from denoiser.checkpoint import load_checkpoint, read_payload
 from denoiser.cli import main
-from denoiser.data import PatchGroups, PatchStream, distributed_epochs, image_files
-from denoiser.distributed import World, fingerprint, split_batch, world_from_env
 from denoiser.errors import DenoiserError
-from denoiser.models import ModelConfig, build_model
+from denoiser.models.checkpoint import load_checkpoint, read_payload
+from denoiser.models.networks import ModelConfig, build_model
 from denoiser.scenarios import SCENARIOS
-from denoiser.train import CorpusConfig, train_on_corpus
+from denoiser.training.distributed import World, fingerprint, split_batch, world_from_env
+from denoiser.training.loops import CorpusConfig, train_on_corpus
+from denoiser.training.patches import PatchGroups, PatchStream, distributed_epochs, image_files
 
 REPO = Path(__file__).resolve().parents[1]
 GRAY = SCENARIOS["gray-gaussian"]

@@ -6,14 +6,24 @@ import numpy as np
 import pytest
 
 from denoiser.errors import DenoiserError
-from denoiser.experiment import (Pace, estimate_cost, fit_record, make_experiment, network_design, noisy_input,
-                                 run_experiment, score_table, split_pixels, starting_model)
-from denoiser.presets import PRESETS
-from denoiser.metrics import psnr
+from denoiser.evaluation.metrics import psnr
+from denoiser.models.bundled import load_pretrained
 from denoiser.noise import GaussianNoise, SaltPepperNoise
-from denoiser.pretrained import load_pretrained
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
+from denoiser.training.experiment import (
+    Pace,
+    estimate_cost,
+    fit_record,
+    make_experiment,
+    network_design,
+    noisy_input,
+    run_experiment,
+    score_table,
+    split_pixels,
+    starting_model,
+)
+from denoiser.training.presets import PRESETS
 
 GRAY, COLOR, IMPULSES = SCENARIOS["gray-gaussian"], SCENARIOS["color-gaussian"], SCENARIOS["gray-salt-pepper"]
 

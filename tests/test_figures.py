@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from dashboard import figures
+from denoiser.evaluation.metrics import score_splits
 from denoiser.images import to_uint8
-from denoiser.metrics import score_splits
-from denoiser.splits import PixelSplit, make_masks
-from denoiser.train import Progress
+from denoiser.training.loops import Progress
+from denoiser.training.splits import PixelSplit, make_masks
 
 
 def decode(uri: str) -> np.ndarray:

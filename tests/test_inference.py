@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.inference import ENSEMBLE_SIZES, _layout, _tiles, denoise, denoise_ensemble
-from denoiser.metrics import psnr
-from denoiser.models import ModelConfig, build_model
+from denoiser.evaluation.metrics import psnr
+from denoiser.inference.tiled import ENSEMBLE_SIZES, _layout, _tiles, denoise, denoise_ensemble
+from denoiser.models.bundled import load_pretrained
+from denoiser.models.networks import ModelConfig, build_model
 from denoiser.noise import GaussianNoise
-from denoiser.pretrained import load_pretrained
 from denoiser.samples import sample_photo
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from denoiser.metrics import mse_255, psnr, score, score_splits, ssim
-from denoiser.splits import PixelSplit, make_masks
+from denoiser.evaluation.metrics import mse_255, psnr, score, score_splits, ssim
+from denoiser.training.splits import PixelSplit, make_masks
 
 
 def test_psnr_of_known_error(gray_image):

@@ -2,9 +2,22 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.models import (OPPONENT_NOISE_SCALE, ModelConfig, add_specialist, build_model, count_parameters, deepen,
-                             fill_impulses, from_opponent, impulse_mask, opponent_colors, specialist_of,
-                             specialist_or_network, specialist_reach, to_opponent)
+from denoiser.models.networks import (
+    OPPONENT_NOISE_SCALE,
+    ModelConfig,
+    add_specialist,
+    build_model,
+    count_parameters,
+    deepen,
+    fill_impulses,
+    from_opponent,
+    impulse_mask,
+    opponent_colors,
+    specialist_of,
+    specialist_or_network,
+    specialist_reach,
+    to_opponent,
+)
 from denoiser.noise import SaltPepperNoise
 
 

@@ -6,11 +6,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from denoiser.baselines import adaptive_median, run_baseline
-from denoiser.inference import denoise
-from denoiser.metrics import psnr
+from denoiser.evaluation.baselines import adaptive_median, run_baseline
+from denoiser.evaluation.metrics import psnr
+from denoiser.inference.tiled import denoise
+from denoiser.models.bundled import load_pretrained, pretrained_path
 from denoiser.noise import GaussianNoise, SaltPepperNoise
-from denoiser.pretrained import load_pretrained, pretrained_path
 from denoiser.samples import TRAINING_PHOTOS, sample_photo
 from denoiser.scenarios import SCENARIOS
 

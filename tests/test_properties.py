@@ -15,8 +15,8 @@ from torch import nn
 
 from denoiser.errors import DenoiserError
 from denoiser.images import load_image
-from denoiser.inference import denoise
-from denoiser.models import ModelConfig, build_model
+from denoiser.inference.tiled import denoise
+from denoiser.models.networks import ModelConfig, build_model
 from denoiser.noise import GaussianNoise, PoissonNoise, SaltPepperNoise, SpeckleNoise
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -210,7 +210,7 @@ def test_denoise_restores_the_training_mode():
 @SETTINGS
 @given(st.one_of(st.binary(max_size=512), st.text(max_size=200).map(str.encode)))
 def test_any_bytes_as_weights_raise_the_one_user_error(data):
-    from denoiser.checkpoint import read_payload
+    from denoiser.models.checkpoint import read_payload
 
     with pytest.raises(DenoiserError, match="not a denoiser checkpoint|refused"):
         read_payload(data)

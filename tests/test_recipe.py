@@ -17,16 +17,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 import torch
 
-from denoiser.checkpoint import load_checkpoint, read_payload
 from denoiser.images import save_image
-from denoiser.models import build_model, specialist_reach
-from denoiser.recipe_run import source_version
-from denoiser.recipes import COLOR_REACH, RANDOM, RECIPES, STAGES, lineage, plan, table
+from denoiser.models.checkpoint import load_checkpoint, read_payload
+from denoiser.models.networks import build_model, specialist_reach
 from denoiser.scenarios import SCENARIOS
+from denoiser.training.recipe_runner import source_version
+from denoiser.training.recipes import COLOR_REACH, RANDOM, RECIPES, STAGES, lineage, plan, table
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""}
@@ -106,7 +105,7 @@ def test_list_prints_every_stage_with_the_totals():
 
 
 def test_every_bundled_model_names_its_recipe_and_last_stage():
-    from denoiser.pretrained import pretrained_path
+    from denoiser.models.bundled import pretrained_path
 
     for key, each in RECIPES.items():
         last = plan(each)[-1][1]
@@ -222,7 +221,7 @@ def test_two_processes_run_a_recipe_under_torchrun(tmp_path):
 
 def test_a_recipe_that_reads_only_the_scikit_image_photos_needs_no_corpus(tmp_path):
     from denoiser.errors import DenoiserError
-    from denoiser.recipe_run import RecipeRun, check_run
+    from denoiser.training.recipe_runner import RecipeRun, check_run
 
     assert [stage.name for _, stage in check_run(RecipeRun("gray-salt-pepper", tmp_path))] == ["salt-pepper-1"]
     with pytest.raises(DenoiserError, match="Give --corpus DIR"):

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from apptest_tools import ENTRY, TIMEOUT, open_page, started_app
 from PIL import Image
 from streamlit.testing.v1 import AppTest
-
-from apptest_tools import ENTRY, TIMEOUT, open_page, started_app
 
 from dashboard import training_slots
 from dashboard.training_slots import TrainingSlots

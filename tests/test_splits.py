@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from denoiser.errors import DenoiserError
-from denoiser.splits import PixelSplit, make_masks
+from denoiser.training.splits import PixelSplit, make_masks
 
 
 def test_masks_are_disjoint_cover_everything_and_have_the_right_sizes(rng):

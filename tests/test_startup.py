@@ -141,7 +141,7 @@ def test_import_denoiser_is_lazy_and_keeps_its_public_names():
     assert result.stdout.split("\n")[:2] == ["[]", "[]"], result.stderr
     for name in denoiser.__all__:  # every public name resolves, to the object of its module
         assert getattr(denoiser, name) is not None
-    from denoiser.models import ModelConfig, build_model
+    from denoiser.models.networks import ModelConfig, build_model
     assert denoiser.ModelConfig is ModelConfig and denoiser.build_model is build_model
     with pytest.raises(AttributeError):
         denoiser.no_such_name

@@ -5,17 +5,26 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser.checkpoint import read_payload
-from denoiser.inference import denoise
-from denoiser.metrics import psnr
-from denoiser.models import ModelConfig, add_specialist, build_model, specialist_of
+from denoiser.evaluation.metrics import psnr
+from denoiser.inference.tiled import denoise
+from denoiser.models.bundled import load_pretrained, pretrained_path
+from denoiser.models.checkpoint import read_payload
+from denoiser.models.networks import ModelConfig, add_specialist, build_model, specialist_of
 from denoiser.noise import GaussianNoise
-from denoiser.pretrained import load_pretrained, pretrained_path
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
-from denoiser.splits import PixelSplit, make_masks
-from denoiser.train import (BALANCE_FLOOR, CorpusConfig, TrainConfig, corpus_loss, cpu_bfloat16, notebook_preset,
-                            precision_name, train_on_corpus, train_on_image)
+from denoiser.training.loops import (
+    BALANCE_FLOOR,
+    CorpusConfig,
+    TrainConfig,
+    corpus_loss,
+    cpu_bfloat16,
+    notebook_preset,
+    precision_name,
+    train_on_corpus,
+    train_on_image,
+)
+from denoiser.training.splits import PixelSplit, make_masks
 
 
 @pytest.fixture

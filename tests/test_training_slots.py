@@ -10,16 +10,16 @@ import time
 import numpy as np
 import pytest
 import torch
-
 from apptest_tools import TIMEOUT, open_page, started_app
+
 from dashboard import training_slots
 from dashboard.training_progress import fair_config, shortened_line, waiting_line
 from dashboard.training_slots import MIN_SHARE, Place, TrainingSlots, fair_share
 from denoiser.errors import DenoiserError
-from denoiser.models import ModelConfig, build_model
+from denoiser.models.networks import ModelConfig, build_model
 from denoiser.noise import GaussianNoise
-from denoiser.splits import PixelSplit, make_masks
-from denoiser.train import TrainConfig, train_on_image
+from denoiser.training.loops import TrainConfig, train_on_image
+from denoiser.training.splits import PixelSplit, make_masks
 
 
 def run_jobs(slots: TrainingSlots, count: int, seconds: float):

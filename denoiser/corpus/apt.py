@@ -9,7 +9,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DenoiserError
+from denoiser.errors import DenoiserError
 
 KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 """Debian's archive key; where it is missing (not Debian) the lists are fetched unsigned, which is

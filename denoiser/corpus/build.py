@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..errors import DenoiserError
-from ..images import IMAGE_SUFFIXES, save_image
-from .apt import AptArchive, extract, sha256_of
-from .manifest import MANIFEST, Manifest, Package, Photo, load_manifest
-from .photos import block_average, load_photo, reduction_factor
-from .split import SETS
+from denoiser.corpus.apt import AptArchive, extract, sha256_of
+from denoiser.corpus.manifest import MANIFEST, Manifest, Package, Photo, load_manifest
+from denoiser.corpus.photos import block_average, load_photo, reduction_factor
+from denoiser.corpus.split import SETS
+from denoiser.errors import DenoiserError
+from denoiser.images import IMAGE_SUFFIXES, save_image
 
 SUMMARY = "corpus.json"
 """Written into each output folder: what each photo is, where it came from and its license."""
@@ -146,7 +146,7 @@ def _write_photo(package: Package, photo: Photo, tree: Path, longest_side: int, 
 def _write_scikit_image(manifest: Manifest, folder: Path) -> list[dict]:
     import skimage
 
-    from ..samples import sample_photo
+    from denoiser.samples import sample_photo
 
     records = []
     for name in manifest.scikit_image:

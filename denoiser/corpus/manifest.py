@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..errors import DenoiserError
-from .split import SETS, SplitRule
+from denoiser.corpus.split import SETS, SplitRule
+from denoiser.errors import DenoiserError
 
 MANIFEST = Path(__file__).with_name("manifest.json")
 

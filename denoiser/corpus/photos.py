@@ -10,8 +10,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from ..errors import DenoiserError
-from ..images import load_image
+from denoiser.errors import DenoiserError
+from denoiser.images import load_image
 
 MAX_PIXELS = 64_000_000
 """The most pixels a package photo may decode to; the largest kept, lomiri's Kleiber, holds 20 million."""

@@ -26,10 +26,10 @@ import math
 from dataclasses import replace
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
-from .config import ARCHITECTURES, ModelConfig  # re-exported: the config itself needs no torch
+from denoiser.models.config import ARCHITECTURES, ModelConfig  # re-exported: the config itself needs no torch
 
 
 def build_model(config: ModelConfig) -> nn.Module:

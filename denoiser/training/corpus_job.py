@@ -15,11 +15,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .checkpoint import save_checkpoint
-from .data import PatchStream
-from .distributed import World, split_batch
-from .scenarios import Scenario
-from .train import CorpusConfig, precision_name, train_on_corpus
+from denoiser.models.checkpoint import save_checkpoint
+from denoiser.scenarios import Scenario
+from denoiser.training.distributed import World, split_batch
+from denoiser.training.loops import CorpusConfig, precision_name, train_on_corpus
+from denoiser.training.patches import PatchStream
 
 
 def train_to_checkpoint(model: nn.Module, images: list[np.ndarray] | PatchStream, scenario: Scenario,

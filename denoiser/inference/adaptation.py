@@ -37,9 +37,9 @@ import torch
 from scipy import ndimage
 from torch import nn
 
-from .data import augment, random_patch
-from .inference import ENSEMBLE_SIZES, denoise, denoise_ensemble
-from .train import Progress, set_threads
+from denoiser.inference.tiled import ENSEMBLE_SIZES, denoise, denoise_ensemble
+from denoiser.training.loops import Progress, set_threads
+from denoiser.training.patches import augment, random_patch
 
 Denoise = Callable[[np.ndarray], np.ndarray]
 """A noisy photo in, its denoised version out: what the scores judge."""

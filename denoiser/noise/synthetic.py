@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import camera
-from .errors import DenoiserError
+from denoiser.errors import DenoiserError
+from denoiser.noise import camera
 
 
 def _finish(noisy: np.ndarray, clip: bool, quantize: bool) -> np.ndarray:
@@ -147,7 +147,7 @@ class CameraNoise:
     `gain` in [0, 1] is an ISO-like control that sets the shot and read noise together, from a clean
     daylight photo (0) to a dark, high-ISO one (1); each photo draws its own camera colour matrix,
     white balance and read-noise scatter from the generator. `jpeg_quality` (1..100) compresses the
-    result as a camera would, None leaves it uncompressed. See `denoiser.camera` for the steps.
+    result as a camera would, None leaves it uncompressed. See `denoiser.noise.camera` for the steps.
     """
 
     gain: float = 0.5

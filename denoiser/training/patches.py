@@ -19,9 +19,9 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from .errors import DenoiserError
-from .images import IMAGE_SUFFIXES, load_image
-from .noise import NoiseModel
+from denoiser.errors import DenoiserError
+from denoiser.images import IMAGE_SUFFIXES, load_image
+from denoiser.noise import NoiseModel
 
 
 def image_files(folder: str | os.PathLike) -> list[Path]:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .splits import SplitMasks
+from denoiser.training.splits import SplitMasks
 
 
 def mse_255(clean: np.ndarray, estimate: np.ndarray, mask: np.ndarray | None = None) -> float:

@@ -1,4 +1,4 @@
-"""Run a scenario's recipe (`denoiser.recipes`): every stage its model needs, in order, each one
+"""Run a scenario's recipe (`denoiser.training.recipes`): every stage its model needs, in order, each one
 `train` run (the same distributed-capable training) written to `OUT/<stage>.pt` with its log
 `OUT/<stage>.log.jsonl`. The last stage's file is the model.
 
@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from .errors import DenoiserError
-from .images import IMAGE_SUFFIXES
-from .recipes import RANDOM, Recipe, Stage, get_recipe, lineage, plan
+from denoiser.errors import DenoiserError
+from denoiser.images import IMAGE_SUFFIXES
+from denoiser.training.recipes import RANDOM, Recipe, Stage, get_recipe, lineage, plan
 
-REPOSITORY = Path(__file__).resolve().parents[1]
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def run_recipe(run: RecipeRun, report: Callable[[str], None] = print) -> Path:
     """Train every stage that is not finished yet; returns the model's file (the last stage's)."""
     stages = check_run(run)
 
-    from . import distributed  # torch: only once the checks passed
+    from denoiser.training import distributed  # torch: only once the checks passed
 
     world = distributed.world_from_env()
     say = report if world.is_main else (lambda _: None)
@@ -131,7 +131,7 @@ def file_record(path: Path) -> dict:
 
 def _stage_payload(run: RecipeRun, stage: Stage) -> dict | None:
     """The stage's file as saved (None if there is none), checked to be this stage of this recipe."""
-    from .checkpoint import read_payload
+    from denoiser.models.checkpoint import read_payload
 
     path = stage_file(run.out, stage.name)
     if not path.is_file():
@@ -160,10 +160,10 @@ def _stage_payload(run: RecipeRun, stage: Stage) -> dict | None:
 
 def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict, photos: _Photos,
                say: Callable[[str], None]) -> None:
-    from .checkpoint import load_checkpoint
-    from .scenarios import get_scenario
-    from .train import CorpusConfig
-    from .training_run import train_to_checkpoint
+    from denoiser.models.checkpoint import load_checkpoint
+    from denoiser.scenarios import get_scenario
+    from denoiser.training.corpus_job import train_to_checkpoint
+    from denoiser.training.loops import CorpusConfig
 
     path = stage_file(run.out, stage.name)
     payload = _stage_payload(run, stage)
@@ -203,8 +203,8 @@ def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict,
 def starting_model(stage: Stage, scenario, out: Path):
     """The weights `stage` starts from: random, or a finished stage's, grown in depth or given a
     low-noise specialist as the stage says (what `train --init --depth --specialize-below` does)."""
-    from .checkpoint import load_checkpoint
-    from .models import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
+    from denoiser.models.checkpoint import load_checkpoint
+    from denoiser.models.networks import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
 
     if stage.start == RANDOM:
         return build_model(replace(scenario.model, depth=stage.depth or scenario.model.depth))
@@ -232,9 +232,9 @@ class _Photos:
 
     def get(self, stage: Stage, channels: int, world) -> tuple[list | object, int, str]:
         """(the photos, as arrays or a `PatchStream`; how many; where they come from, in words)."""
-        from .data import PatchStream, image_files
-        from .images import load_image
-        from .samples import TRAINING_PHOTOS, sample_photo
+        from denoiser.images import load_image
+        from denoiser.samples import TRAINING_PHOTOS, sample_photo
+        from denoiser.training.patches import PatchStream, image_files
 
         source = "scikit-image" if self.run.smoke else stage.data
         streamed = source == "corpus" and (world.size > 1 or world.device.type == "cuda")

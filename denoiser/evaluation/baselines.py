@@ -16,9 +16,9 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage
 
-from .errors import DenoiserError
-from .noise_level import estimate_sigma
-from .scenarios import get_scenario
+from denoiser.errors import DenoiserError
+from denoiser.noise.level import estimate_sigma
+from denoiser.scenarios import get_scenario
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from typing import Callable
 
 import numpy as np
 
-from .baselines import BASELINES, baselines_for, run_baseline
-from .errors import DenoiserError
-from .images import convert_channels, load_image
-from .metrics import psnr, ssim
-from .noise import GaussianNoise, NoiseModel, SaltPepperNoise
-from .samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, sample_photo
-from .scenarios import Scenario, get_scenario
+from denoiser.errors import DenoiserError
+from denoiser.evaluation.baselines import BASELINES, baselines_for, run_baseline
+from denoiser.evaluation.metrics import psnr, ssim
+from denoiser.images import convert_channels, load_image
+from denoiser.noise import GaussianNoise, NoiseModel, SaltPepperNoise
+from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, sample_photo
+from denoiser.scenarios import Scenario, get_scenario
 
 REFERENCE_METHODS = {"noisy": "Noisy input", "lstm": "LSTM", "lstm-x8": "LSTM, self-ensemble of 8"}
 LSTM_VIEWS = {"lstm": 1, "lstm-x8": 8}
@@ -58,7 +58,7 @@ def default_images(scenario_key: str) -> dict[str, np.ndarray]:
 
 def load_images(folder: str | os.PathLike, channels: int) -> dict[str, np.ndarray]:
     """Every image under `folder`, named by its path inside it without the suffix."""
-    from .data import image_files
+    from denoiser.training.patches import image_files
 
     images: dict[str, np.ndarray] = {}
     for path in image_files(folder):
@@ -154,7 +154,7 @@ def to_markdown(rows: list[BenchmarkRow], per_image: bool = True) -> str:
 
 def model_record(path: str | os.PathLike) -> dict:
     """Which weights the lstm rows came from: the file, a hash of it and its training steps."""
-    from .checkpoint import read_payload
+    from denoiser.models.checkpoint import read_payload
 
     data = Path(path).read_bytes() if Path(path).is_file() else b""
     metadata = read_payload(data).get("metadata", {}) if data else {}
@@ -187,8 +187,8 @@ def _as_image(image: np.ndarray, channels: int, name: str) -> np.ndarray:
 
 
 def _load_model(scenario: Scenario, model_path):
-    from .checkpoint import load_checkpoint
-    from .pretrained import load_pretrained, pretrained_path
+    from denoiser.models.bundled import load_pretrained, pretrained_path
+    from denoiser.models.checkpoint import load_checkpoint
 
     if not model_path and not pretrained_path(scenario.key).is_file():
         raise DenoiserError(f"No bundled weights for {scenario.key} yet: give a model, or leave 'lstm' out of the methods.")
@@ -203,7 +203,7 @@ def _run_method(method: str, noisy: np.ndarray, sigma: float, model) -> tuple[np
     if method == "noisy":
         return noisy, 0.0
     if method in LSTM_VIEWS:
-        from .inference import denoise_ensemble
+        from denoiser.inference.tiled import denoise_ensemble
 
         started = time.perf_counter()
         denoised = denoise_ensemble(model, noisy, sigma, size=LSTM_VIEWS[method])

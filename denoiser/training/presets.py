@@ -1,17 +1,17 @@
 """The per-image presets as data (no torch here, so the command line checks a choice at once):
 the network each trains, and whether it starts from the bundled weights. Their training settings
-are `denoiser.train.QUICK`, `notebook_preset` and `SCRATCH`."""
+are `denoiser.training.loops.QUICK`, `notebook_preset` and `SCRATCH`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import DenoiserError
+from denoiser.errors import DenoiserError
 
 if TYPE_CHECKING:
-    from .scenarios import Scenario
-    from .train import TrainConfig
+    from denoiser.scenarios import Scenario
+    from denoiser.training.loops import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Preset:
     """Sweep blocks of the 2-D LSTM it trains from scratch; None keeps the bundled design's."""
 
     def training(self, scenario: Scenario) -> TrainConfig:
-        from .train import QUICK, SCRATCH, notebook_preset
+        from denoiser.training.loops import QUICK, SCRATCH, notebook_preset
 
         return {"quick": QUICK, "notebook": notebook_preset(scenario), "scratch": SCRATCH}[self.key]
 

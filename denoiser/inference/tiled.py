@@ -6,9 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import ENSEMBLE_SIZES  # re-exported
-from .noise_level import estimate_sigma
-
+from denoiser.models.config import ENSEMBLE_SIZES  # re-exported
+from denoiser.noise.level import estimate_sigma
 
 OVERLAP = 32
 """Pixels neighbouring tiles share, blended with linear ramps so no seam shows."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .checkpoint import Checkpoint, load_checkpoint
-from .errors import DenoiserError
-from .scenarios import get_scenario
+from denoiser.errors import DenoiserError
+from denoiser.models.checkpoint import Checkpoint, load_checkpoint
+from denoiser.scenarios import get_scenario
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+WEIGHTS_DIR = Path(__file__).parents[1] / "weights"
 
 
 def pretrained_path(scenario: str) -> Path:

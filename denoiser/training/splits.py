@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import DenoiserError
+from denoiser.errors import DenoiserError
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .errors import DenoiserError
+from denoiser.errors import DenoiserError
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from .data import PatchStream, augment, patch_batch, random_patch
-from .inference import denoise
-from .metrics import mse_255, psnr
-from .models import specialist_of, specialist_reach
-from .noise import NoiseModel
-from .scenarios import Scenario
-from .splits import PixelSplit, SplitMasks
+from denoiser.evaluation.metrics import mse_255, psnr
+from denoiser.inference.tiled import denoise
+from denoiser.models.networks import specialist_of, specialist_reach
+from denoiser.noise import NoiseModel
+from denoiser.scenarios import Scenario
+from denoiser.training.patches import PatchStream, augment, patch_batch, random_patch
+from denoiser.training.splits import PixelSplit, SplitMasks
 
 if TYPE_CHECKING:
-    from .distributed import World
+    from denoiser.training.distributed import World
 
 MSE_255 = 255.0 ** 2
 """Losses are computed on [0, 1] pixels and reported on the 0..255 scale (the notebook's unit)."""
@@ -291,7 +291,7 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
     from contextlib import nullcontext
     from itertools import count
 
-    from .distributed import World, describe_rank, fingerprint, gather, mean, split_batch, wrap
+    from denoiser.training.distributed import World, describe_rank, fingerprint, gather, mean, split_batch, wrap
 
     world = world or World()
     specialist = specialist_of(model)

@@ -1,6 +1,6 @@
 """The bundled models' training recipes as data: one `Recipe` per scenario, a list of `Stage`s.
 
-`python -m denoiser recipe SCENARIO --corpus DIR --out DIR` runs them (`denoiser.recipe_run`);
+`python -m denoiser recipe SCENARIO --corpus DIR --out DIR` runs them (`denoiser.training.recipe_runner`);
 `--list` prints the table below. Each stage is one `train` run: where it starts, on which noise
 levels, for how many steps, with which patches, batch, learning rate (Adam, cosine decay to 0 over
 the stage), seed, loss and photos. Stage names are unique across the recipes, so one stage can
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .errors import DenoiserError
+from denoiser.errors import DenoiserError
 
 RANDOM = "random"
 """A stage's start when it begins from freshly initialised weights."""

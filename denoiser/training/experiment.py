@@ -16,14 +16,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import DenoiserError
-from .metrics import Scores, score_splits
-from .models import ARCHITECTURES, ModelConfig, build_model
-from .noise import NoiseModel
-from .presets import Preset, get_preset
-from .scenarios import Scenario
-from .splits import PixelSplit, SplitMasks, make_masks
-from .train import ImageTrainingResult, TrainConfig, train_on_image
+from denoiser.errors import DenoiserError
+from denoiser.evaluation.metrics import Scores, score_splits
+from denoiser.models.networks import ARCHITECTURES, ModelConfig, build_model
+from denoiser.noise import NoiseModel
+from denoiser.scenarios import Scenario
+from denoiser.training.loops import ImageTrainingResult, TrainConfig, train_on_image
+from denoiser.training.presets import Preset, get_preset
+from denoiser.training.splits import PixelSplit, SplitMasks, make_masks
 
 MAX_SIDE = 256
 """Images are downscaled to this largest side before the experiment, on the pages as in `fit`,
@@ -126,8 +126,8 @@ def measure_pace(experiment: Experiment, shape: tuple[int, ...], bundled: nn.Mod
     experiment's network and threads; the check is scaled to the whole image. About a second."""
     import time
 
-    from .inference import denoise
-    from .train import set_threads
+    from denoiser.inference.tiled import denoise
+    from denoiser.training.loops import set_threads
 
     config, (height, width) = experiment.training, shape[:2]
     set_threads(config.threads)

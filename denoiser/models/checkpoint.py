@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import DenoiserError
-from .models import ModelConfig, build_model
+from denoiser.errors import DenoiserError
+from denoiser.models.networks import ModelConfig, build_model
 
 FORMAT = "lstm-denoiser/1"
 
