@@ -94,7 +94,7 @@ def test_without_the_bm3d_package_bm3d_is_left_out_with_one_clear_line(monkeypat
     """The hosted demo installs no bm3d (its license asks for consent before it goes on a server)."""
     import importlib.util
 
-    from denoiser import baselines
+    from denoiser.evaluation import baselines
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "bm3d" else real(name, *a))

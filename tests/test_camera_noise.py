@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 
-from denoiser import camera
 from denoiser.errors import DenoiserError
 from denoiser.evaluation.metrics import psnr
-from denoiser.noise import CameraNoise
+from denoiser.noise import CameraNoise, camera
 
 
 def smooth_image(height=48, width=64) -> np.ndarray:

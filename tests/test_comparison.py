@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from denoiser import benchmark, pretrained
 from denoiser.cli import main
 from denoiser.errors import DenoiserError
+from denoiser.evaluation import comparison
 from denoiser.evaluation.comparison import (
     BenchmarkRow,
     default_images,
@@ -20,6 +20,7 @@ from denoiser.evaluation.comparison import (
 from denoiser.evaluation.metrics import psnr
 from denoiser.images import save_image
 from denoiser.inference.tiled import denoise_ensemble
+from denoiser.models import bundled
 from denoiser.models.checkpoint import load_checkpoint, save_checkpoint
 from denoiser.models.networks import ModelConfig, build_model
 from denoiser.noise import GaussianNoise
@@ -111,7 +112,7 @@ def test_lstm_runs_the_given_checkpoint_with_the_true_sigma(tmp_path, images):
 def test_lstm_errors_are_user_errors(tmp_path, images, monkeypatch):
     with pytest.raises(DenoiserError, match="channel"):
         run_benchmark("gray-gaussian", images=images, methods=["lstm"], model_path=tiny_model_path(tmp_path, 3))
-    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", tmp_path / "empty")
+    monkeypatch.setattr(bundled, "WEIGHTS_DIR", tmp_path / "empty")
     with pytest.raises(DenoiserError, match="No bundled weights"):
         run_benchmark("gray-gaussian", images=images, methods=["noisy", "lstm"])
 
@@ -211,5 +212,5 @@ def test_cli_error_for_a_folder_without_images(tmp_path, capsys):
 
 
 def test_machine_describes_the_cpu():
-    info = benchmark.machine()
+    info = comparison.machine()
     assert info["cpu"] and info["cores"] >= 1 and info["torch"] == torch.__version__
