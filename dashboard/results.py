@@ -32,11 +32,12 @@ def show_outcome(scope: str, outcome: Outcome) -> None:
     else:
         tiles[3].metric("Test MSE (0..255)", "—", help="No test pixels in this split")
     tiles[4].metric("Time", f"{outcome.seconds:.1f} s", help="Seconds from the click to the result")
-    if test is not None and test.pixels:
-        st.dataframe(figures.notebook_table(test, get_scenario(scope).notebook_test_mse, outcome.method),
-                     hide_index=True)
+    scenario = get_scenario(scope)
+    if test is not None and test.pixels and scenario.notebook_test_mse is not None:
+        st.dataframe(figures.notebook_table(test, scenario.notebook_test_mse, outcome.method), hide_index=True)
 
-    show_images([outcome.clean, outcome.noisy, outcome.denoised], ["Clean", "Noisy", "Denoised"])
+    clean = "Reference (the camera without noise)" if scenario.noise_kind == "camera" else "Clean"
+    show_images([outcome.clean, outcome.noisy, outcome.denoised], [clean, "Noisy", "Denoised"])
     tabs = st.tabs(["Before / after", "Residual and error", "Noise histogram", "Per split", "Training curve"])
     with tabs[0]:
         st.plotly_chart(figures.comparison_figure(outcome.noisy, outcome.denoised), key=f"{scope}:compare")

@@ -16,7 +16,7 @@ from denoiser.evaluation.metrics import psnr
 from denoiser.inference.tiled import denoise
 from denoiser.models.bundled import pretrained_path
 from denoiser.scenarios import get_scenario
-from denoiser.training.experiment import MAX_SIDE, noisy_input, split_pixels, starting_model
+from denoiser.training.experiment import MAX_SIDE, reference_and_noisy_input, split_pixels, starting_model
 
 from .bundled_models import bundled_checkpoint
 from .outcome import make_outcome
@@ -35,8 +35,14 @@ def render_scenario_page(scenario_key: str) -> None:
     scope = scenario.key
     collect_interrupted_training(scope)
     st.title(scenario.title)
-    st.caption(f"{'Gray' if scenario.channels == 1 else 'Color'} images · the original notebook's noise: "
-               f"{scenario.noise.name}. Train an LSTM on one image or use the bundled weights.")
+    if scenario.noise_kind == "camera":
+        st.caption("Color photos through a simulated camera: back to the raw sensor, shot and read noise there, then "
+                   "demosaicing, white balance, colour, tone curve and JPEG, as a phone or camera develops a photo. "
+                   "The model is blind: it is given no noise level. Train an LSTM on one image or use the bundled "
+                   "weights.")
+    else:
+        st.caption(f"{'Gray' if scenario.channels == 1 else 'Color'} images · the original notebook's noise: "
+                   f"{scenario.noise.name}. Train an LSTM on one image or use the bundled weights.")
     bundled = bundled_checkpoint(scope)
 
     image_column, noise_column = st.columns([3, 2])
@@ -48,8 +54,9 @@ def render_scenario_page(scenario_key: str) -> None:
         noise, seed = choose_noise(scope, scenario)
     if chosen is not None:
         clean, label = chosen
-        noisy = noisy_input(clean, noise, seed)
-        show_images([clean, noisy], ["Clean", f"Noisy · PSNR {psnr(clean, noisy):.2f} dB"])
+        clean, noisy = reference_and_noisy_input(clean, noise, seed)  # a camera's reference is its noiseless photo
+        show_images([clean, noisy], ["Reference (the camera without noise)" if scenario.noise_kind == "camera"
+                                     else "Clean", f"Noisy · PSNR {psnr(clean, noisy):.2f} dB"])
 
         st.subheader("3 · Model and training")
         choice = choose_training(scope, scenario, bundled, seed)

@@ -15,7 +15,7 @@ import streamlit as st
 
 from denoiser.errors import DenoiserError
 from denoiser.images import convert_channels, downscale, load_image, to_uint8
-from denoiser.noise import GaussianNoise, NoiseModel, SaltPepperNoise
+from denoiser.noise import CameraNoise, GaussianNoise, NoiseModel, SaltPepperNoise
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, TRAINING_PHOTOS, sample_photo
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "webp"]
 REMEMBERED = {"source", "sample", "variance", "density", "seed", "preset", "architecture", "hidden", "epochs",
               "time_limit", "batch", "lr", "split", "from_bundled", "baselines", "kind", "scenario", "sigma", "side",
-              "images", "methods"}
+              "images", "methods", "gain", "jpeg"}
 """Widgets whose values are kept while the visitor is on another page (keys `page:name[:more]`)."""
 
 
@@ -88,8 +88,11 @@ def choose_image(scope: str, channels: int, default_sample: str, max_side: int |
 
 
 def choose_noise(scope: str, scenario: Scenario) -> tuple[NoiseModel, int]:
-    """The noise sliders of a scenario (Gaussian variance or salt-and-pepper density) and the seed."""
-    if scenario.noise_kind == "salt-pepper":
+    """The noise sliders of a scenario (Gaussian variance, salt-and-pepper density or the camera's gain
+    and JPEG quality) and the seed."""
+    if scenario.noise_kind == "camera":
+        noise = choose_camera(scope, scenario.noise)
+    elif scenario.noise_kind == "salt-pepper":
         st.session_state.setdefault(f"{scope}:density", float(scenario.noise.density))
         density = st.slider("Density (fraction of pixels hit)", 0.0, 0.9, step=0.01, key=f"{scope}:density")
         noise: NoiseModel = SaltPepperNoise(density)
@@ -102,6 +105,20 @@ def choose_noise(scope: str, scenario: Scenario) -> tuple[NoiseModel, int]:
     st.session_state.setdefault(f"{scope}:seed", 0)
     seed = st.number_input("Seed", min_value=0, max_value=2 ** 31 - 1, step=1, key=f"{scope}:seed")
     return noise, int(seed)
+
+
+def choose_camera(scope: str, default: CameraNoise) -> CameraNoise:
+    """The camera's gain (ISO-like: shot and read noise together) and its JPEG quality, or no JPEG."""
+    st.session_state.setdefault(f"{scope}:gain", float(default.gain))
+    gain = st.slider("Camera gain (like ISO: 0 a bright daylight photo, 1 a dark high-ISO one)", 0.0, 1.0, step=0.05,
+                     key=f"{scope}:gain", help="Sets the sensor's shot and read noise together (Brooks et al. 2019).")
+    st.session_state.setdefault(f"{scope}:jpeg", default.jpeg_quality or 0)
+    quality = st.slider("JPEG quality (0: no JPEG)", 0, 100, step=5, key=f"{scope}:jpeg",
+                        help="The camera saves a JPEG at this quality; 0 keeps the developed image uncompressed.")
+    noise = CameraNoise(float(gain), int(quality) or None)
+    st.caption(f"About sigma **{noise.sigma:.1f}** at mid-gray on the 0..255 scale, more in the shadows' colour; "
+               "the noise is correlated between neighbouring pixels and channels.")
+    return noise
 
 
 def show_images(images: list[np.ndarray], captions: list[str]) -> None:

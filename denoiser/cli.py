@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "(on a GPU or under torchrun)")
     recipe.add_argument("--threads", type=int, help="torch threads per process (default: the node's cores, shared)")
     recipe.add_argument("--checkpoint-every", type=int, default=200, help="steps between a stage's checkpoints")
+    recipe.add_argument("--minutes", type=float, help="stop after this many minutes, saved for --resume (a chunk of a "
+                        "long recipe)")
     recipe.set_defaults(run=run_recipe)
     return parser
 
@@ -411,7 +413,7 @@ def run_recipe(args) -> None:
     if not args.out:
         raise DenoiserError("Give --out DIR, the folder for the stage files (or --list to see the stages).")
     run(RecipeRun(args.scenario, Path(args.out), Path(args.corpus) if args.corpus else None, args.resume, args.smoke,
-                  args.workers, args.threads, args.checkpoint_every))
+                  args.workers, args.threads, args.checkpoint_every, args.minutes))
 
 
 def run_benchmark(args) -> None:

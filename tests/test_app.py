@@ -110,6 +110,10 @@ def test_each_scenario_page_trains_and_shows_results(app, key):
     if SCENARIOS[key].noise_kind == "gaussian":
         app.slider(key=f"{key}:variance").set_value(400).run()
         assert any("sigma = √400 = **20.0**" in c.value for c in app.caption)
+    elif SCENARIOS[key].noise_kind == "camera":
+        app.slider(key=f"{key}:gain").set_value(0.8).run()
+        app.slider(key=f"{key}:jpeg").set_value(80).run()
+        assert app.image[0].proto.imgs[0].caption == "Reference (the camera without noise)"
     else:
         app.slider(key=f"{key}:density").set_value(0.2).run()
     app.number_input(key=f"{key}:epochs").set_value(1).run()
@@ -246,6 +250,36 @@ def test_baselines_run_beside_the_lstm(app):
     table = app.dataframe[-1].value
     assert list(table["method"]) == ["Noisy input", "LSTM (trained here)", "Median 3×3", "Gaussian blur"]
     assert (table["PSNR (dB)"].iloc[2:] > table["PSNR (dB)"].iloc[0]).all()  # both filters help at sigma 30
+
+
+def test_the_camera_page_compares_blind_baselines_at_the_estimated_sigma(app):
+    """Camera noise has no sigma to give: CBM3D and the Gaussian LSTM run at the blind estimate, and the
+    noisy image and the scores are against the camera's noiseless reference, not the upload."""
+    key = "color-camera"
+    open_page(app, key)
+    upload(app, key, png_bytes("coffee", size=(64, 64)))
+    app.slider(key=f"{key}:gain").set_value(0.9).run()
+    app.slider(key=f"{key}:jpeg").set_value(0).run()
+    assert any("correlated between neighbouring pixels and channels" in c.value for c in app.caption)
+    app.number_input(key=f"{key}:epochs").set_value(1).run()
+    app.button(key=f"{key}:train").click().run(timeout=TIMEOUT)
+    assert not app.exception, app.exception
+    outcome = app.session_state[f"{key}:outcome"]
+    from denoiser.images import load_image
+
+    uploaded = load_image(png_bytes("coffee", size=(64, 64)))
+    assert np.abs(outcome.clean - uploaded).mean() > 1 / 255  # scored against the camera's reference, not the upload
+    assert app.multiselect(key=f"{key}:baselines").value == ["bm3d", "gaussian-lstm", "nlm", "wavelet"]
+    app.multiselect(key=f"{key}:baselines").set_value(["bm3d", "gaussian-lstm"]).run()
+    app.button(key=f"{key}:run-baselines").click().run(timeout=TIMEOUT)
+    assert not app.exception, app.exception
+    table = app.dataframe[-1].value
+    assert list(table["method"]) == ["Noisy input", "LSTM (trained here)", "BM3D", "LSTM for Gaussian noise (bundled)"]
+    from denoiser.evaluation.baselines import run_baseline
+    from denoiser.evaluation.metrics import psnr
+
+    expected, _ = run_baseline("bm3d", outcome.noisy, 0.0)  # the blind estimate, as the page ran it
+    assert table["PSNR (dB)"].iloc[2] == pytest.approx(psnr(outcome.clean, expected), abs=0.01)
 
 
 @needs_weights

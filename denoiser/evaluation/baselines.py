@@ -1,7 +1,8 @@
 """Classical denoisers to compare the LSTMs against, each behind one signature: run(noisy, sigma).
 
 `noisy` is float32 (H, W, C) in [0, 1] with C = 1 or 3; `sigma` is the Gaussian noise level on
-the 0..255 scale, or 0 when unknown (salt-and-pepper): methods that need one then estimate it.
+the 0..255 scale, or 0 when unknown (salt-and-pepper, camera noise): methods that need one then
+estimate it.
 Parameters that are not the noise level were chosen once on crops of the training photos
 (astronaut, brick, clock), never on the benchmark photos.
 """
@@ -123,6 +124,16 @@ def block_matching_3d(noisy: np.ndarray, sigma: float) -> np.ndarray:
     return np.asarray(bm3d.bm3d(noisy[..., 0], sigma_psd)).reshape(noisy.shape)
 
 
+def gaussian_model(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    """The bundled LSTM for Gaussian noise (gray or color) at the given or estimated sigma: what the lab
+    offered camera photos before it had a camera model."""
+    from denoiser.inference.tiled import denoise
+    from denoiser.models.bundled import load_pretrained
+
+    model = load_pretrained("color-gaussian" if noisy.shape[-1] == 3 else "gray-gaussian").model
+    return denoise(model, noisy, _known_sigma(noisy, sigma))
+
+
 BASELINES: dict[str, Baseline] = {
     b.key: b for b in (
         Baseline("median", "Median 3×3", median(3)),
@@ -133,6 +144,7 @@ BASELINES: dict[str, Baseline] = {
         Baseline("tv", "Total variation (Chambolle)", total_variation),
         Baseline("wavelet", "Wavelet (BayesShrink)", wavelet),
         Baseline("bm3d", "BM3D", block_matching_3d, package="bm3d"),
+        Baseline("gaussian-lstm", "LSTM for Gaussian noise (bundled)", gaussian_model),
     )
 }
 
@@ -149,8 +161,11 @@ def available_baselines() -> list[str]:
 
 def baselines_for(scenario_key: str) -> list[str]:
     """The baselines worth showing for a scenario's noise, strongest first (those installed)."""
-    if get_scenario(scenario_key).noise_kind == "salt-pepper":
+    kind = get_scenario(scenario_key).noise_kind
+    if kind == "salt-pepper":
         keys = ["adaptive-median", "median", "median-5", "bm3d"]
+    elif kind == "camera":  # blind: each at the estimated sigma
+        keys = ["bm3d", "gaussian-lstm", "nlm", "wavelet"]
     else:
         keys = ["bm3d", "nlm", "tv", "wavelet", "gaussian-blur", "median"]
     return [key for key in keys if BASELINES[key].available]

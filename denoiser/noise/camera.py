@@ -223,11 +223,47 @@ def demosaic(raw: np.ndarray) -> np.ndarray:
     return image
 
 
-def process(raw: np.ndarray, params: CameraParameters) -> np.ndarray:
-    """Raw mosaic -> sRGB image, as a simple camera develops it: white balance, demosaic, colour, gamma, tone."""
+DEMOSAICS = ("bilinear", "malvar")
+"""Demosaicing methods `process` knows: bilinear (the training camera's) and Malvar-He-Cutler."""
+TONE_CURVES = ("smoothstep", "gamma")
+"""Tone curves `process` knows: Brooks et al.'s smoothstep after gamma (the training camera's), or gamma alone."""
+
+
+def demosaic_malvar(raw: np.ndarray) -> np.ndarray:
+    """Malvar-He-Cutler demosaicing of an RGGB plane (ICASSP 2004): bilinear plus a gradient correction
+    from the other colours' samples, the 5x5 linear filters many cameras' fast paths use. Mirrored borders."""
+    from scipy.ndimage import correlate
+
+    g_at_rb = np.array([[0, 0, -1, 0, 0], [0, 0, 2, 0, 0], [-1, 2, 4, 2, -1], [0, 0, 2, 0, 0], [0, 0, -1, 0, 0]]) / 8
+    along_row = np.array([[0, 0, 0.5, 0, 0], [0, -1, 0, -1, 0], [-1, 4, 5, 4, -1], [0, -1, 0, -1, 0],
+                          [0, 0, 0.5, 0, 0]]) / 8  # a colour whose samples sit left and right
+    across = np.array([[0, 0, -1.5, 0, 0], [0, 2, 0, 2, 0], [-1.5, 0, 6, 0, -1.5], [0, 2, 0, 2, 0],
+                       [0, 0, -1.5, 0, 0]]) / 8  # red at blue, blue at red
+    filtered = {name: correlate(raw, kernel, mode="mirror") for name, kernel in
+                (("g", g_at_rb), ("row", along_row), ("column", along_row.T), ("across", across))}
+    rows, cols = np.indices(raw.shape)
+    red_site, blue_site = (rows % 2 == 0) & (cols % 2 == 0), (rows % 2 == 1) & (cols % 2 == 1)
+    green_in_red_row, green_in_blue_row = (rows % 2 == 0) & (cols % 2 == 1), (rows % 2 == 1) & (cols % 2 == 0)
+    red = np.select([red_site, green_in_red_row, green_in_blue_row], [raw, filtered["row"], filtered["column"]],
+                    filtered["across"])
+    blue = np.select([blue_site, green_in_blue_row, green_in_red_row], [raw, filtered["row"], filtered["column"]],
+                     filtered["across"])
+    green = np.where(red_site | blue_site, filtered["g"], raw)
+    return np.clip(np.stack([red, green, blue], axis=-1), 0.0, None)
+
+
+def process(raw: np.ndarray, params: CameraParameters, demosaicing: str = "bilinear",
+            tone_curve: str = "smoothstep") -> np.ndarray:
+    """Raw mosaic -> sRGB image, as a simple camera develops it: white balance, demosaic, colour, gamma, tone.
+
+    `demosaicing` and `tone_curve` pick another camera than the one the models train on (`DEMOSAICS`,
+    `TONE_CURVES`), to check what a model does on a camera it did not see."""
     balanced = np.clip(raw * (bayer_masks(raw.shape) @ white_balance_gains(params)), 0.0, 1.0)
-    linear = apply_color_matrix(demosaic(balanced), params.cam_to_rgb)
-    image = smoothstep(gamma_compress(np.clip(linear, 0.0, 1.0)))
+    mosaic_to_rgb = demosaic_malvar if demosaicing == "malvar" else demosaic
+    linear = apply_color_matrix(mosaic_to_rgb(balanced), params.cam_to_rgb)
+    image = gamma_compress(np.clip(linear, 0.0, 1.0))
+    if tone_curve == "smoothstep":
+        image = smoothstep(image)
     return np.clip(image, 0.0, 1.0).astype(np.float32)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -152,10 +153,17 @@ class CameraNoise:
 
     gain: float = 0.5
     jpeg_quality: int | None = None
+    demosaicing: str = "bilinear"
+    tone_curve: str = "smoothstep"
+    """`demosaicing` and `tone_curve` choose another camera than the training one (`camera.DEMOSAICS`,
+    `camera.TONE_CURVES`), for robustness checks."""
 
     def __post_init__(self):
         if not 0.0 <= self.gain <= 1.0:  # NaN fails both comparisons
             raise DenoiserError("Camera gain must lie between 0 and 1.")
+        if self.demosaicing not in camera.DEMOSAICS or self.tone_curve not in camera.TONE_CURVES:
+            raise DenoiserError(f"Demosaicing must be one of {', '.join(camera.DEMOSAICS)} and the tone curve one "
+                                f"of {', '.join(camera.TONE_CURVES)}.")
         quality = self.jpeg_quality
         if quality is not None and not (isinstance(quality, (int, np.integer)) and 1 <= quality <= 100):
             raise DenoiserError("JPEG quality must be a whole number from 1 to 100, or None for no JPEG.")
@@ -174,7 +182,9 @@ class CameraNoise:
     @property
     def name(self) -> str:
         jpeg = f", JPEG {self.jpeg_quality}" if self.jpeg_quality is not None else ""
-        return f"Camera, gain {self.gain:.2f}{jpeg}"
+        variant = "" if (self.demosaicing, self.tone_curve) == ("bilinear", "smoothstep") else \
+            f", {self.demosaicing} demosaicing, {self.tone_curve} tone curve"
+        return f"Camera, gain {self.gain:.2f}{jpeg}{variant}"
 
     def apply(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return self.pair(image, rng)[1]
@@ -192,14 +202,23 @@ class CameraNoise:
             raise DenoiserError("Camera noise needs an image of at least 2x2 pixels.")
         params = camera.draw_parameters(rng, self.gain)
         raw = camera.unprocess(image, params)
-        reference = camera.process(raw, params)
-        noisy = camera.process(camera.add_sensor_noise(raw, params.shot, params.read, rng), params)
+        develop = partial(camera.process, params=params, demosaicing=self.demosaicing, tone_curve=self.tone_curve)
+        reference = develop(raw)
+        noisy = develop(camera.add_sensor_noise(raw, params.shot, params.read, rng))
         if self.jpeg_quality is not None:
             noisy = camera.jpeg(noisy, self.jpeg_quality)
         return reference, noisy
 
 
 NoiseModel = GaussianNoise | SaltPepperNoise | PoissonNoise | SpeckleNoise | CameraNoise
+
+
+def reference_and_noisy(noise: NoiseModel, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(what a denoiser should return, what it is given). Camera noise has its own reference, the
+    same camera path without sensor noise or JPEG; every other model keeps the image itself."""
+    if isinstance(noise, CameraNoise):
+        return noise.pair(image, rng)
+    return image, noise.apply(image, rng)
 
 
 def make_noise(kind: str, *, variance: float = 100.0, density: float = 0.1, peak: float = 30.0,

@@ -24,11 +24,14 @@ from denoiser.training.patches import PatchStream
 
 def train_to_checkpoint(model: nn.Module, images: list[np.ndarray] | PatchStream, scenario: Scenario,
                         config: CorpusConfig, checkpoint: Path, log: Path, metadata: dict, world: World,
-                        resume: dict | None = None, finished: dict | None = None, label: str = "train") -> None:
+                        resume: dict | None = None, finished: dict | None = None, label: str = "train",
+                        should_stop=None) -> bool:
     """Train `model`, saving it to `checkpoint` every `config.checkpoint_every` steps and at the end,
     with `metadata` and the training state (`resume` carries on from such a state). `finished` is
-    merged into the last checkpoint's metadata only, so a file holding it is a finished run. The
-    log gets the run's settings, then a line every 50 steps, then every rank's report."""
+    merged into the last checkpoint's metadata only once the run reached its last step, so a file
+    holding it is a finished run; `should_stop` ends a run early (a chunk), saved to resume. The
+    log gets the run's settings, then a line every 50 steps, then every rank's report. Returns
+    whether the run reached its last step."""
     per_process = split_batch(config.batch_size, world.size, config.accumulate)
     metadata = {**metadata, "torch": str(torch.__version__),  # a str: TorchVersion would not pass the safe loader
                 "world_size": world.size, "precision": precision_name(world.device, config.mixed_precision),
@@ -49,9 +52,12 @@ def train_to_checkpoint(model: nn.Module, images: list[np.ndarray] | PatchStream
 
         def save(state: dict) -> None:
             ranks = state.pop("ranks", None)  # given with the last checkpoint only
-            facts = {"steps": state["step"], "train_seconds": round(time.perf_counter() - started, 1)}
+            state["cpu_seconds"] = round(earlier_cpu + time.process_time() - cpu_started, 1)  # this process's, all chunks
+            facts = {"steps": state["step"], "train_seconds": round(time.perf_counter() - started, 1),
+                     "cpu_seconds": state["cpu_seconds"]}
             if world.is_main:
-                last = {**(finished or {}), "ranks": ranks} if ranks else {}
+                complete = state["step"] >= config.steps
+                last = {**((finished or {}) if complete else {}), "ranks": ranks} if ranks else {}
                 save_checkpoint(checkpoint, model, {**metadata, **facts, **last}, extra={"training": state})
             if ranks:
                 write({"end": True, **facts, "world_size": world.size, "ranks": ranks,
@@ -64,7 +70,8 @@ def train_to_checkpoint(model: nn.Module, images: list[np.ndarray] | PatchStream
                "start_step": first, "steps": config.steps})
         bar = tqdm(total=config.steps, initial=first, desc=label, unit="step", file=sys.stderr,
                    disable=not world.is_main)
-        started = time.perf_counter()
-        train_on_corpus(model, images, scenario, config, on_progress=report, world=world, resume=resume,
-                        on_checkpoint=save)
+        started, cpu_started, earlier_cpu = time.perf_counter(), time.process_time(), (resume or {}).get("cpu_seconds", 0.0)
+        history = train_on_corpus(model, images, scenario, config, on_progress=report, world=world, resume=resume,
+                                  on_checkpoint=save, should_stop=should_stop)
         bar.close()
+    return bool(history) and history[-1].step >= config.steps

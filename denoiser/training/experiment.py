@@ -19,7 +19,7 @@ from torch import nn
 from denoiser.errors import DenoiserError
 from denoiser.evaluation.metrics import Scores, score_splits
 from denoiser.models.networks import ARCHITECTURES, ModelConfig, build_model
-from denoiser.noise import NoiseModel
+from denoiser.noise import NoiseModel, reference_and_noisy
 from denoiser.scenarios import Scenario
 from denoiser.training.loops import ImageTrainingResult, TrainConfig, train_on_image
 from denoiser.training.presets import Preset, get_preset
@@ -84,9 +84,15 @@ def make_experiment(scenario: Scenario, noise: NoiseModel, preset: str, bundled:
     return Experiment(scenario, noise, preset, model, training, from_bundled)
 
 
+def reference_and_noisy_input(clean: np.ndarray, noise: NoiseModel, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(reference, noisy): the image with the experiment's noise, drawn from `seed`, and what a
+    denoiser should return (the image itself, or for camera noise the camera's noiseless picture)."""
+    return reference_and_noisy(noise, clean, np.random.default_rng(seed))
+
+
 def noisy_input(clean: np.ndarray, noise: NoiseModel, seed: int) -> np.ndarray:
     """The image with the experiment's noise, drawn from `seed`."""
-    return noise.apply(clean, np.random.default_rng(seed))
+    return reference_and_noisy_input(clean, noise, seed)[1]
 
 
 def split_pixels(shape: tuple[int, ...], split: PixelSplit, seed: int) -> SplitMasks:
@@ -184,7 +190,7 @@ class FitResult:
 def run_experiment(experiment: Experiment, clean: np.ndarray, bundled: nn.Module | None = None,
                    on_progress=None, should_stop=None) -> FitResult:
     """Noise, split, train on the training pixels, and score each split (and the whole image)."""
-    noisy = noisy_input(clean, experiment.noise, experiment.seed)
+    clean, noisy = reference_and_noisy_input(clean, experiment.noise, experiment.seed)
     masks = split_pixels(clean.shape, experiment.training.split, experiment.seed)
     model = starting_model(experiment, bundled)
     result = train_on_image(model, clean, noisy, experiment.noise, masks, experiment.training,

@@ -22,7 +22,7 @@ from torch import nn
 from denoiser.evaluation.metrics import mse_255, psnr
 from denoiser.inference.tiled import denoise
 from denoiser.models.networks import specialist_of, specialist_reach
-from denoiser.noise import NoiseModel
+from denoiser.noise import NoiseModel, reference_and_noisy
 from denoiser.scenarios import Scenario
 from denoiser.training.patches import PatchStream, augment, patch_batch, random_patch
 from denoiser.training.splits import PixelSplit, SplitMasks
@@ -201,8 +201,11 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
                 group["lr"] = config.learning_rate_at(step, total, elapsed)
             batch = np.stack([augment(random_patch(stacked, (rows, columns), rng)[2], rng) for _ in range(patches)])
             target, given, weight = batch[..., :channels], batch[..., channels:2 * channels], batch[..., -1:]
-            inputs = np.where(weight > 0, np.stack([noise.apply(p, rng) for p in target]), given) \
-                if config.fresh_noise else given
+            inputs = given
+            if config.fresh_noise:  # new noise where the clean pixels are known (camera noise: a new reference too)
+                fresh_target, fresh = (np.stack(part) for part in zip(*(reference_and_noisy(noise, p, rng)
+                                                                        for p in target)))
+                target, inputs = np.where(weight > 0, fresh_target, target), np.where(weight > 0, fresh, given)
             with low_precision:
                 output = model(_nchw(inputs), sigma).float()
             loss = _masked_mse(output, _nchw(target), _nchw(weight))
@@ -270,9 +273,9 @@ class CorpusConfig:
 def corpus_batch(images: list[np.ndarray], scenario: Scenario, config: CorpusConfig,
                  rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(noisy, sigma, clean) tensors: random patches, each with its own random noise level."""
-    clean = patch_batch(images, config.batch_size, config.patch_size, rng)
+    patches = patch_batch(images, config.batch_size, config.patch_size, rng)
     noises = [scenario.random_training_noise(rng) for _ in range(config.batch_size)]
-    noisy = np.stack([n.apply(p, rng) for n, p in zip(noises, clean)])
+    clean, noisy = (np.stack(part) for part in zip(*(reference_and_noisy(n, p, rng) for n, p in zip(noises, patches))))
     sigma = torch.tensor([n.sigma / 255.0 for n in noises], dtype=torch.float32)
     return _nchw(noisy), sigma, _nchw(clean)
 
@@ -338,6 +341,8 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
         step_loss = 0.0
         for micro_step in range(config.accumulate):
             noisy, sigma, clean = (t.to(world.device, non_blocking=True) for t in next(batches))
+            if scenario.blind:  # the network is given no noise level, in training as in use
+                sigma = torch.zeros_like(sigma)
             last = micro_step == config.accumulate - 1
             with nullcontext() if last or world.size == 1 else network.no_sync():  # all-reduce once a step
                 with low_precision:

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from denoiser.errors import DenoiserError
 from denoiser.images import IMAGE_SUFFIXES, load_image
-from denoiser.noise import NoiseModel
+from denoiser.noise import NoiseModel, reference_and_noisy
 
 
 def image_files(folder: str | os.PathLike) -> list[Path]:
@@ -87,9 +87,10 @@ class PatchGroups(Dataset):
             empty = np.zeros((0, self.channels, self.patch_size, self.patch_size), dtype=np.float32)
             return empty, np.zeros(0, dtype=np.float32), empty
         count = min(self.patches_per_image, max(1, image.shape[0] * image.shape[1] // self.patch_size ** 2))
-        clean = np.stack([augment(random_patch(image, self.patch_size, rng)[2], rng) for _ in range(count)])
+        patches = [augment(random_patch(image, self.patch_size, rng)[2], rng) for _ in range(count)]
         noises = [self.draw_noise(rng) for _ in range(count)]
-        noisy = np.stack([noise.apply(patch, rng) for noise, patch in zip(noises, clean)])
+        clean, noisy = (np.stack(part) for part in zip(*(reference_and_noisy(noise, patch, rng)
+                                                         for noise, patch in zip(noises, patches))))
         sigma = np.array([noise.sigma / 255.0 for noise in noises], dtype=np.float32)
         return _chw(noisy), sigma, _chw(clean)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -38,6 +39,8 @@ class RecipeRun:
     """Image-decoding processes per rank when the corpus is streamed (on a GPU or under torchrun)."""
     threads: int | None = None
     checkpoint_every: int = 200
+    minutes: float | None = None
+    """Stop after this many minutes (a chunk), saved so that `resume` carries on; None runs to the end."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ def check_run(run: RecipeRun) -> list[tuple[Recipe, Stage]]:
                                ("--checkpoint-every", run.checkpoint_every, 1)):
         if value is not None and value < least:
             raise DenoiserError(f"{flag} must be at least {least}, not {value}.")
+    if run.minutes is not None and not 0 < run.minutes < float("inf"):
+        raise DenoiserError(f"--minutes must be a number of minutes above 0, not {run.minutes}.")
     if run.corpus is None and not run.smoke and any(stage.data == "corpus" for _, stage in stages):
         raise DenoiserError("Give --corpus DIR, the training folder `python -m denoiser corpus --out DIR` wrote "
                             "(or --smoke to try the stages on the scikit-image photos).")
@@ -96,9 +101,12 @@ def run_recipe(run: RecipeRun, report: Callable[[str], None] = print) -> Path:
         _stage_payload(run, stage)
     source = source_version()
     photos = _Photos(run)
+    deadline = None if run.minutes is None else time.monotonic() + run.minutes * 60
     with distributed.process_group(world):
         for owner, stage in stages:
-            _run_stage(run, owner, stage, world, source, photos, say)
+            if not _run_stage(run, owner, stage, world, source, photos, say, deadline):
+                say(f"{stage.name}: stopped after {run.minutes:g} minutes; run again with --resume to carry on")
+                return stage_file(run.out, stage.name)
     model = stage_file(run.out, get_recipe(run.scenario).model.name)
     say(f"the {run.scenario} model: {model}" + ("" if run.smoke else
         f" (copy it to denoiser/weights/{run.scenario}.pt)"))
@@ -159,7 +167,8 @@ def _stage_payload(run: RecipeRun, stage: Stage) -> dict | None:
 
 
 def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict, photos: _Photos,
-               say: Callable[[str], None]) -> None:
+               say: Callable[[str], None], deadline: float | None = None) -> bool:
+    """Train one stage (or carry it on); returns whether it is finished."""
     from denoiser.models.checkpoint import load_checkpoint
     from denoiser.scenarios import get_scenario
     from denoiser.training.corpus_job import train_to_checkpoint
@@ -169,10 +178,8 @@ def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict,
     payload = _stage_payload(run, stage)
     if payload is not None and payload["metadata"]["recipe"]["complete"]:
         say(f"{stage.name}: finished, skipped")
-        return
-    scenario = get_scenario(owner.scenario)
-    noise = "training_density" if scenario.noise_kind == "salt-pepper" else "training_sigma"
-    scenario = replace(scenario, **{noise: tuple(stage.noise)})
+        return True
+    scenario = stage_scenario(get_scenario(owner.scenario), stage)
     resume = payload.get("training") if payload else None
     model = load_checkpoint(path).model if resume else starting_model(stage, scenario, Path(run.out))
     images, count, described = photos.get(stage, scenario.channels, world)
@@ -193,11 +200,21 @@ def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict,
             metadata[key] = file_record(stage_file(run.out, name))
     start = f"step {resume['step']} of its last checkpoint" if resume else stage.start
     say(f"{stage.name}: {config.steps} steps from {start}, on {described}")
-    train_to_checkpoint(model, images, scenario, config, path, Path(run.out) / f"{stage.name}.log.jsonl", metadata,
-                        world, resume, finished={"recipe": {**recipe, "complete": True}},
-                        label=f"recipe {stage.name}")
+    out_of_time = None if deadline is None else (lambda: time.monotonic() >= deadline)
+    finished = train_to_checkpoint(model, images, scenario, config, path, Path(run.out) / f"{stage.name}.log.jsonl",
+                                   metadata, world, resume, finished={"recipe": {**recipe, "complete": True}},
+                                   label=f"recipe {stage.name}", should_stop=out_of_time)
     _barrier(world)  # every rank reads this stage's file only once rank 0 has written it
     say(f"{stage.name}: wrote {path}")
+    return finished
+
+
+def stage_scenario(scenario, stage: Stage):
+    """The scenario with the stage's noise levels: Gaussian sigmas, salt-and-pepper densities or camera gains."""
+    if scenario.noise_kind == "camera":
+        return replace(scenario, training_camera=replace(scenario.training_camera, gain=tuple(stage.noise)))
+    noise = "training_density" if scenario.noise_kind == "salt-pepper" else "training_sigma"
+    return replace(scenario, **{noise: tuple(stage.noise)})
 
 
 def starting_model(stage: Stage, scenario, out: Path):

@@ -127,7 +127,13 @@ COLOR_GAUSSIAN = Recipe("color-gaussian", (
     Stage("color-5", "color-4", (0, COLOR_REACH), 950, 96, 64, 1e-4, "gpu", seed=43, balance_noise_levels=True),
 ), planes=3)
 
-RECIPES = {recipe.scenario: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN)}
+COLOR_CAMERA = Recipe("color-camera", (
+    Stage("camera-1", RANDOM, (0, 1), 30000, 64, 8, 1e-3, "cpu", depth=2),
+), planes=1)
+"""One network over R, G and B together, blind, on the corpus through the simulated camera
+(`scenarios.CameraDraw`): its noise is the camera gain, 0 to 1. Trained in chunks (`--minutes`)."""
+
+RECIPES = {recipe.scenario: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA)}
 STAGES = {stage.name: (recipe, stage) for recipe in RECIPES.values() for stage in recipe.stages}
 
 CPU_MEGAPIXELS_PER_SECOND = 0.15
@@ -186,7 +192,7 @@ def describe_start(stage: Stage) -> str:
 
 def table(recipe: Recipe) -> str:
     """The recipe as a Markdown table, with the pixels each stage trains on and a time estimate."""
-    level = "density" if recipe.scenario == "gray-salt-pepper" else "sigma"
+    level = {"gray-salt-pepper": "density", "color-camera": "camera gain"}.get(recipe.scenario, "sigma")
     rows = ["| stage | starts from | " + level + " | steps | patch x batch | lr | seed | loss | photos | runs on | "
             "megapixels | est. hours |", "|---|---|---|---:|---|---:|---:|---|---|---|---:|---:|"]
     total_pixels, hours = 0, dict.fromkeys(DEVICES, 0.0)
