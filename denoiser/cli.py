@@ -50,10 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     noise = commands.add_parser("noise", help="add seeded noise to an image")
     noise.add_argument("input")
     noise.add_argument("-o", "--output", required=True)
-    noise.add_argument("--noise", default="gaussian", choices=["gaussian", "salt-pepper", "poisson", "speckle"])
+    noise.add_argument("--noise", default="gaussian", choices=["gaussian", "salt-pepper", "poisson", "speckle", "camera"])
     noise.add_argument("--variance", type=float, default=100.0, help="Gaussian/speckle variance, 0..255 scale")
     noise.add_argument("--density", type=float, default=0.1, help="salt-and-pepper fraction of pixels")
     noise.add_argument("--peak", type=float, default=30.0, help="Poisson photons at white")
+    _camera_flags(noise)
     noise.add_argument("--seed", type=int, default=0)
     noise.add_argument("--gray", action="store_true", help="convert to gray first")
     noise.set_defaults(run=run_noise)
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit_level = fit.add_mutually_exclusive_group()
     fit_level.add_argument("--variance", type=float, help="Gaussian variance, 0..255 scale (default: the scenario's, 100)")
     fit_level.add_argument("--density", type=float, help="salt-and-pepper fraction of pixels (default: the scenario's, 0.1)")
+    _camera_flags(fit)
     fit.add_argument("--preset", default="notebook", choices=list(PRESETS),
                      help="notebook: the row LSTM from scratch with the notebook's settings; quick: the bundled weights "
                           "fine-tuned; scratch: the 2-D LSTM from scratch")
@@ -139,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     level = bench.add_mutually_exclusive_group()
     level.add_argument("--sigma", type=float, help="Gaussian noise sigma on the 0..255 scale (default: the scenario's)")
     level.add_argument("--density", type=float, help="salt-and-pepper fraction of pixels (default: the scenario's)")
+    _camera_flags(bench)
     bench.add_argument("--images", help="a folder of clean images (default: the built-in benchmark photos)")
     bench.add_argument("--methods", help="comma-separated, e.g. noisy,lstm,bm3d (default: the scenario's set)")
     bench.add_argument("--model", help="the checkpoint the lstm method runs (default: the bundled weights)")
@@ -177,9 +180,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _camera_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gain", type=float, help="camera noise: the ISO-like gain, 0 (bright daylight) to 1 "
+                        "(dark, high ISO), setting shot and read noise together (default 0.5; color-camera: 0.6)")
+    parser.add_argument("--jpeg-quality", type=int, help="camera noise: the camera's JPEG quality, 1 to 100, or 0 for "
+                        "none (default: none; color-camera: 90)")
+
+
+def _camera_noise(args):
+    """The camera noise the flags ask for, or None when neither is given."""
+    if args.gain is None and args.jpeg_quality is None:
+        return None
+    from denoiser.noise import CameraNoise
+
+    default = get_scenario("color-camera").noise
+    return CameraNoise(default.gain if args.gain is None else args.gain,
+                       default.jpeg_quality if args.jpeg_quality is None else (args.jpeg_quality or None))
+
+
 def run_noise(args) -> None:
+    if args.noise != "camera" and (args.gain is not None or args.jpeg_quality is not None):
+        raise DenoiserError("--gain and --jpeg-quality are for --noise camera.")
     image = load_image(args.input, 1 if args.gray else None)
-    model = make_noise(args.noise, variance=args.variance, density=args.density, peak=args.peak)
+    model = make_noise(args.noise, variance=args.variance, density=args.density, peak=args.peak,
+                       gain=0.5 if args.gain is None else args.gain, jpeg_quality=args.jpeg_quality or None)
     noisy = model.apply(image, np.random.default_rng(args.seed))
     save_image(noisy, _output_file(args.output))
     print(f"{model.name}: wrote {args.output}")
@@ -189,6 +213,9 @@ def run_denoise(args) -> None:
     scenario = get_scenario(args.scenario)
     if args.sigma is not None and args.sigma < 0:
         raise DenoiserError("--sigma must be zero or positive.")
+    if scenario.blind and (args.sigma is not None or args.adapt):
+        raise DenoiserError(f"{scenario.key} is blind: it takes no --sigma, and --adapt is for Gaussian and impulse "
+                            "noise; leave both out.")
     if args.adapt_steps < 1:
         raise DenoiserError("--adapt-steps must be at least 1.")
     images = [load_image(path, scenario.channels) for path in args.inputs]  # all checked before writing
@@ -208,8 +235,11 @@ def run_denoise(args) -> None:
         raise DenoiserError(f"The model has {checkpoint.config.channels} channel(s); {scenario.key} needs {scenario.channels}.")
     targets = _output_targets(args.inputs, args.output)  # makes the output folder: only once all is well
     for image, target in zip(images, targets):
-        sigma = args.sigma if args.sigma is not None else estimate_sigma(image)
-        level = f"sigma {sigma:.1f}" if checkpoint.config.noise_map else "impulses detected"
+        if scenario.blind:
+            sigma, level = 0.0, "blind: camera noise"
+        else:
+            sigma = args.sigma if args.sigma is not None else estimate_sigma(image)
+            level = f"sigma {sigma:.1f}" if checkpoint.config.noise_map else "impulses detected"
         if args.adapt:
             model = load().model  # each photo adapts from the same starting weights
             result = adapt_to_photo(model, image, sigma, AdaptConfig(steps=args.adapt_steps, views=args.ensemble))
@@ -342,8 +372,13 @@ def run_fit(args) -> None:
     if args.time_limit is not None and not args.time_limit >= 0:
         raise DenoiserError("--time-limit must be 0 (none) or a number of seconds above 0.")
     PRESETS[args.preset].check(args.architecture or PRESETS[args.preset].architecture, scenario.model.architecture)
-    noise = make_noise(scenario.noise_kind, variance=scenario.noise.sigma ** 2 if args.variance is None else args.variance,
-                       density=getattr(scenario.noise, "density", 0.0) if args.density is None else args.density)
+    camera = _camera_noise(args)
+    if camera is not None and scenario.noise_kind != "camera":
+        raise DenoiserError(f"--gain and --jpeg-quality are for camera noise; {scenario.key} takes "
+                            f"--{'density' if scenario.noise_kind == 'salt-pepper' else 'variance'}.")
+    noise = camera or scenario.noise if scenario.noise_kind == "camera" else make_noise(
+        scenario.noise_kind, variance=scenario.noise.sigma ** 2 if args.variance is None else args.variance,
+        density=getattr(scenario.noise, "density", 0.0) if args.density is None else args.density)
     outputs = {name: _output_file(path) for name, path in (("denoised", args.output), ("noisy", args.noisy_out),
                                                           ("json", args.json)) if path}  # checked before the run
     image = load_image(args.image, scenario.channels)
@@ -422,7 +457,7 @@ def run_benchmark(args) -> None:
     from denoiser.evaluation import comparison  # light: torch, scikit-image and bm3d load when a method first runs
 
     scenario = get_scenario(args.scenario)
-    noise = comparison.benchmark_noise(scenario, args.sigma, args.density)
+    noise = comparison.benchmark_noise(scenario, args.sigma, args.density, _camera_noise(args))
     json_path = _output_file(args.json) if args.json else None  # both checked before the long run
     markdown_path = _output_file(args.markdown) if args.markdown else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods is not None else None
@@ -436,7 +471,7 @@ def run_benchmark(args) -> None:
 
     try:
         rows = comparison.run_benchmark(scenario.key, args.sigma, args.density, images, methods,
-                                       args.seed, report, args.model)
+                                       args.seed, report, args.model, _camera_noise(args))
     finally:
         for bar in bars:
             bar.close()

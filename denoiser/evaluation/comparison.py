@@ -21,7 +21,7 @@ from denoiser.errors import DenoiserError
 from denoiser.evaluation.baselines import BASELINES, baselines_for, run_baseline
 from denoiser.evaluation.metrics import psnr, ssim
 from denoiser.images import convert_channels, load_image
-from denoiser.noise import GaussianNoise, NoiseModel, SaltPepperNoise
+from denoiser.noise import CameraNoise, GaussianNoise, NoiseModel, SaltPepperNoise, reference_and_noisy
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, sample_photo
 from denoiser.scenarios import Scenario, get_scenario
 
@@ -69,8 +69,17 @@ def load_images(folder: str | os.PathLike, channels: int) -> dict[str, np.ndarra
     return images
 
 
-def benchmark_noise(scenario: Scenario, sigma: float | None = None, density: float | None = None) -> NoiseModel:
+def benchmark_noise(scenario: Scenario, sigma: float | None = None, density: float | None = None,
+                    camera: CameraNoise | None = None) -> NoiseModel:
     """The scenario's kind of noise at the asked level (its notebook default when none is asked)."""
+    if scenario.noise_kind == "camera":
+        if sigma is not None or density is not None:
+            raise DenoiserError(f"{scenario.key} adds camera noise: give --gain and --jpeg-quality, not a sigma or "
+                                "density.")
+        return camera or scenario.noise
+    if camera is not None:
+        raise DenoiserError(f"--gain and --jpeg-quality are for camera noise; {scenario.key} takes a "
+                            f"{'density' if scenario.noise_kind == 'salt-pepper' else 'sigma'}.")
     if scenario.noise_kind == "salt-pepper":
         if sigma is not None:
             raise DenoiserError(f"{scenario.key} adds salt-and-pepper noise: give a density, not a sigma.")
@@ -90,12 +99,14 @@ def image_rng(seed: int, name: str) -> np.random.Generator:
 def run_benchmark(scenario_key: str, sigma: float | None = None, density: float | None = None,
                   images: dict[str, np.ndarray] | None = None, methods: list[str] | None = None,
                   seed: int = 0, on_progress: Callable[[int, int], None] | None = None,
-                  model_path: str | os.PathLike | None = None) -> list[BenchmarkRow]:
+                  model_path: str | os.PathLike | None = None,
+                  camera: CameraNoise | None = None) -> list[BenchmarkRow]:
     """One row per (image, method). `lstm` is the bundled model, or the checkpoint at `model_path`
     (`lstm-x8` the same with a self-ensemble of 8); `noisy` scores the input itself. Everything
-    is checked before the first method runs."""
+    is checked before the first method runs. Camera noise (`camera`) is scored against the camera's
+    noiseless reference, and every method is blind to its level (the baselines estimate a sigma)."""
     scenario = get_scenario(scenario_key)
-    noise = benchmark_noise(scenario, sigma, density)
+    noise = benchmark_noise(scenario, sigma, density, camera)
     methods = list(default_methods(scenario.key) if methods is None else methods)
     unknown = [m for m in methods if m not in REFERENCE_METHODS and m not in BASELINES]
     if unknown or not methods:
@@ -111,9 +122,9 @@ def run_benchmark(scenario_key: str, sigma: float | None = None, density: float 
     rows: list[BenchmarkRow] = []
     total = len(images) * len(methods)
     for name, clean in images.items():
-        noisy = noise.apply(clean, image_rng(seed, name))
+        clean, noisy = reference_and_noisy(noise, clean, image_rng(seed, name))
         for method in methods:
-            denoised, seconds = _run_method(method, noisy, noise.sigma, model)
+            denoised, seconds = _run_method(method, noisy, 0.0 if scenario.blind else noise.sigma, model)
             rows.append(BenchmarkRow(name, method, psnr(clean, denoised), ssim(clean, denoised), seconds))
             if on_progress:
                 on_progress(len(rows), total)

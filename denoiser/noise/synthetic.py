@@ -213,7 +213,8 @@ class CameraNoise:
 NoiseModel = GaussianNoise | SaltPepperNoise | PoissonNoise | SpeckleNoise | CameraNoise
 
 
-def reference_and_noisy(noise: NoiseModel, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def reference_and_noisy(noise: NoiseModel, image: np.ndarray,
+                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(what a denoiser should return, what it is given). Camera noise has its own reference, the
     same camera path without sensor noise or JPEG; every other model keeps the image itself."""
     if isinstance(noise, CameraNoise):
@@ -222,8 +223,11 @@ def reference_and_noisy(noise: NoiseModel, image: np.ndarray, rng: np.random.Gen
 
 
 def make_noise(kind: str, *, variance: float = 100.0, density: float = 0.1, peak: float = 30.0,
-               clip: bool = True, quantize: bool = False) -> NoiseModel:
+               gain: float = 0.5, jpeg_quality: int | None = None, clip: bool = True,
+               quantize: bool = False) -> NoiseModel:
     """Build a noise model from its command-line name."""
+    if kind == "camera":
+        return CameraNoise(gain, jpeg_quality)
     if kind == "gaussian":
         return GaussianNoise(variance, clip, quantize)
     if kind == "salt-pepper":
@@ -232,7 +236,7 @@ def make_noise(kind: str, *, variance: float = 100.0, density: float = 0.1, peak
         return PoissonNoise(peak, clip, quantize)
     if kind == "speckle":
         return SpeckleNoise(variance, clip, quantize)
-    raise DenoiserError(f"Unknown noise '{kind}': choose gaussian, salt-pepper, poisson or speckle.")
+    raise DenoiserError(f"Unknown noise '{kind}': choose gaussian, salt-pepper, poisson, speckle or camera.")
 
 
 def _fmt(variance) -> str:

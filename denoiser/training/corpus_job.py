@@ -52,7 +52,7 @@ def train_to_checkpoint(model: nn.Module, images: list[np.ndarray] | PatchStream
 
         def save(state: dict) -> None:
             ranks = state.pop("ranks", None)  # given with the last checkpoint only
-            state["cpu_seconds"] = round(earlier_cpu + time.process_time() - cpu_started, 1)  # this process's, all chunks
+            state["cpu_seconds"] = round(earlier_cpu + time.process_time() - cpu_started, 1)  # all chunks so far
             facts = {"steps": state["step"], "train_seconds": round(time.perf_counter() - started, 1),
                      "cpu_seconds": state["cpu_seconds"]}
             if world.is_main:
@@ -70,7 +70,8 @@ def train_to_checkpoint(model: nn.Module, images: list[np.ndarray] | PatchStream
                "start_step": first, "steps": config.steps})
         bar = tqdm(total=config.steps, initial=first, desc=label, unit="step", file=sys.stderr,
                    disable=not world.is_main)
-        started, cpu_started, earlier_cpu = time.perf_counter(), time.process_time(), (resume or {}).get("cpu_seconds", 0.0)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        earlier_cpu = (resume or {}).get("cpu_seconds", 0.0)  # this process's CPU time, over every chunk
         history = train_on_corpus(model, images, scenario, config, on_progress=report, world=world, resume=resume,
                                   on_checkpoint=save, should_stop=should_stop)
         bar.close()
