@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Callable
 
@@ -128,10 +129,16 @@ def gaussian_model(noisy: np.ndarray, sigma: float) -> np.ndarray:
     """The bundled LSTM for Gaussian noise (gray or color) at the given or estimated sigma: what the lab
     offered camera photos before it had a camera model."""
     from denoiser.inference.tiled import denoise
+
+    return denoise(_bundled_gaussian_model(noisy.shape[-1]), noisy, _known_sigma(noisy, sigma))
+
+
+@lru_cache(maxsize=2)
+def _bundled_gaussian_model(channels: int):
+    """Loaded once per process: a baseline only reads it."""
     from denoiser.models.bundled import load_pretrained
 
-    model = load_pretrained("color-gaussian" if noisy.shape[-1] == 3 else "gray-gaussian").model
-    return denoise(model, noisy, _known_sigma(noisy, sigma))
+    return load_pretrained("color-gaussian" if channels == 3 else "gray-gaussian").model
 
 
 BASELINES: dict[str, Baseline] = {

@@ -1,0 +1,94 @@
+"""One chunk of the camera model's training campaign, then its point on the validation curve.
+
+    python benchmarks/camera_campaign.py CORPUS_DIR VALIDATION_DIR [--minutes 85]
+
+runs `python -m denoiser recipe color-camera --corpus CORPUS_DIR --out campaigns/color-camera
+--resume --minutes M` at low priority (nice 10), so the recipe carries on from its last chunk and
+stops, resumable, after M minutes; then scores the stage file on the validation photos through the
+validation cameras of `camera_design.py` and appends the point (CPU-hours so far, steps, PSNR) to
+docs/benchmarks/camera-campaign.json and .md. Commit `campaigns/color-camera/` and those two files
+after each chunk: the stage file is the campaign's whole resumable state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from camera_design import VALIDATION_CAMERAS, validation_crops, validation_psnr  # noqa: E402
+
+from denoiser.training.recipes import get_recipe  # noqa: E402
+
+CAMPAIGN = ROOT / "campaigns" / "color-camera"
+JSON = ROOT / "docs" / "benchmarks" / "camera-campaign.json"
+
+
+def run_chunk(corpus: Path, minutes: float) -> None:
+    command = ["nice", "-n", "10", sys.executable, "-m", "denoiser", "recipe", "color-camera", "--corpus", str(corpus),
+               "--out", str(CAMPAIGN), "--resume", "--minutes", str(minutes)]
+    subprocess.run(command, cwd=ROOT, check=True)
+
+
+def record_point(validation: Path) -> dict:
+    from denoiser.models.checkpoint import load_checkpoint
+
+    stage = next(s.name for s in get_recipe("color-camera").stages if not _finished(CAMPAIGN / f"{s.name}.pt")) \
+        if not _finished(CAMPAIGN / f"{get_recipe('color-camera').model.name}.pt") else get_recipe("color-camera").model.name
+    checkpoint = load_checkpoint(CAMPAIGN / f"{stage}.pt")
+    crops = validation_crops(validation)
+    point = {"stage": stage, "steps": checkpoint.metadata["steps"],
+             "cpu_hours": round(checkpoint.metadata["cpu_seconds"] / 3600, 3),
+             "psnr": validation_psnr(checkpoint.model, crops)}
+    results = json.loads(JSON.read_text()) if JSON.is_file() else {
+        "validation_photos": [name for name, _ in crops], "noisy": validation_psnr(None, crops), "curve": []}
+    results["curve"].append(point)
+    JSON.write_text(json.dumps(results, indent=2) + "\n")
+    JSON.with_suffix(".md").write_text(render(results))
+    return point
+
+
+def render(results: dict) -> str:
+    names = [camera.name for camera in VALIDATION_CAMERAS]
+    lines = ["| stage | steps | CPU-hours | " + " | ".join(names) + " | mean |",
+             "|---|---:|---:|" + "---:|" * (len(names) + 1),
+             "| noisy input | | | " + " | ".join(f"{results['noisy'][n]:.2f}" for n in names)
+             + f" | {results['noisy']['mean']:.2f} |"]
+    for point in results["curve"]:
+        lines.append(f"| {point['stage']} | {point['steps']} | {point['cpu_hours']:.2f} | "
+                     + " | ".join(f"{point['psnr'][n]:.2f}" for n in names) + f" | {point['psnr']['mean']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _finished(path: Path) -> bool:
+    from denoiser.models.checkpoint import read_payload
+
+    return path.is_file() and bool(read_payload(path)["metadata"].get("recipe", {}).get("complete"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("validation", type=Path)
+    parser.add_argument("--minutes", type=float, default=85.0, help="the chunk's length (at most 90)")
+    parser.add_argument("--score-only", action="store_true", help="only add the validation point of the files as they are")
+    args = parser.parse_args(argv)
+    if not 0 < args.minutes <= 90:
+        print("error: --minutes must lie between 0 and 90.", file=sys.stderr)
+        return 2
+    if not args.score_only:
+        run_chunk(args.corpus, args.minutes)
+    point = record_point(args.validation)
+    print(f"{point['stage']}: {point['steps']} steps, {point['cpu_hours']:.2f} CPU-hours, "
+          f"validation {point['psnr']['mean']:.2f} dB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
