@@ -17,6 +17,24 @@ from denoiser.errors import DenoiserError
 from denoiser.images import load_image, save_image
 from denoiser.models.config import ENSEMBLE_SIZES
 from denoiser.noise import make_noise
+from denoiser.option_ranges import (
+    BATCH_SIZE,
+    COUNT,
+    DENSITY,
+    DEPTH,
+    LEARNING_RATE,
+    PATCH_SIZE,
+    PEAK,
+    SECONDS,
+    SEED,
+    SIDE,
+    SIGMA,
+    SPECIALIST_SIGMA,
+    THREADS,
+    VARIANCE,
+    WIDTH,
+    WORKERS,
+)
 from denoiser.scenarios import SCENARIOS, get_scenario
 from denoiser.training.presets import PRESETS
 
@@ -51,10 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     noise.add_argument("input")
     noise.add_argument("-o", "--output", required=True)
     noise.add_argument("--noise", default="gaussian", choices=["gaussian", "salt-pepper", "poisson", "speckle"])
-    noise.add_argument("--variance", type=float, default=100.0, help="Gaussian/speckle variance, 0..255 scale")
-    noise.add_argument("--density", type=float, default=0.1, help="salt-and-pepper fraction of pixels")
-    noise.add_argument("--peak", type=float, default=30.0, help="Poisson photons at white")
-    noise.add_argument("--seed", type=int, default=0)
+    noise.add_argument("--variance", type=VARIANCE, default=100.0, help="Gaussian/speckle variance, 0..255 scale")
+    noise.add_argument("--density", type=DENSITY, default=0.1, help="salt-and-pepper fraction of pixels")
+    noise.add_argument("--peak", type=PEAK, default=30.0, help="Poisson photons at white")
+    noise.add_argument("--seed", type=SEED, default=0)
     noise.add_argument("--gray", action="store_true", help="convert to gray first")
     noise.set_defaults(run=run_noise)
 
@@ -62,12 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     den.add_argument("inputs", nargs="+")
     den.add_argument("-o", "--output", required=True, help="a file for one input, a folder for several")
     den.add_argument("--scenario", required=True, choices=list(SCENARIOS))
-    den.add_argument("--sigma", type=float, help="Gaussian noise sigma on the 0..255 scale; estimated if left out")
+    den.add_argument("--sigma", type=SIGMA, help="Gaussian noise sigma on the 0..255 scale; estimated if left out")
     den.add_argument("--model", help="a checkpoint made by `train` (default: the bundled weights)")
     den.add_argument("--adapt", action="store_true",
                      help="first adapt the model to each photo by self-supervised training "
                           "(Recorrupted-to-Recorrupted for Gaussian noise, blind-spot for impulses)")
-    den.add_argument("--adapt-steps", type=int, default=150, help="steps of adaptation per photo")
+    den.add_argument("--adapt-steps", type=COUNT, default=150, help="steps of adaptation per photo")
     den.add_argument("--ensemble", type=int, default=1, choices=ENSEMBLE_SIZES,
                      help="average over this many flips and rotations (self-ensemble): a little better, that many times slower")
     den.set_defaults(run=run_denoise)
@@ -76,29 +94,29 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True)
     train.add_argument("--scenario", required=True, choices=list(SCENARIOS))
     length = train.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int)
-    length.add_argument("--epochs", type=int, help="passes over the data, in patches")
+    length.add_argument("--steps", type=COUNT)
+    length.add_argument("--epochs", type=COUNT, help="passes over the data, in patches")
     train.add_argument("--out", required=True, help="folder for <scenario>.pt and train_log.jsonl")
-    train.add_argument("--batch-size", type=int, default=8, help="patches per optimizer step, over all processes")
-    train.add_argument("--patch-size", type=int, default=48)
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--hidden", type=int, help="LSTM hidden size (default: the scenario's)")
-    train.add_argument("--features", type=int, help="convolution width (default: the scenario's)")
-    train.add_argument("--depth", type=int,
+    train.add_argument("--batch-size", type=BATCH_SIZE, default=8, help="patches per optimizer step, over all processes")
+    train.add_argument("--patch-size", type=PATCH_SIZE, default=48)
+    train.add_argument("--lr", type=LEARNING_RATE, default=1e-3)
+    train.add_argument("--hidden", type=WIDTH, help="LSTM hidden size (default: the scenario's)")
+    train.add_argument("--features", type=WIDTH, help="convolution width (default: the scenario's)")
+    train.add_argument("--depth", type=DEPTH,
                        help="sweep blocks (default: the scenario's; with --init, new blocks start as the identity)")
     train.add_argument("--architecture", choices=["renet", "row"])
     train.add_argument("--init", help="start from this checkpoint's weights")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--accumulate", type=int, default=1, help="micro-steps per optimizer step (they split the batch)")
-    train.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (and one at the end)")
+    train.add_argument("--seed", type=SEED, default=0)
+    train.add_argument("--accumulate", type=COUNT, default=1, help="micro-steps per optimizer step (they split the batch)")
+    train.add_argument("--checkpoint-every", type=COUNT, default=500, help="steps between checkpoints (and one at the end)")
     train.add_argument("--resume", action="store_true", help="carry on from the checkpoint in --out up to --steps")
     train.add_argument("--stream", action="store_true",
                        help="decode images in worker processes, not all at once in memory (always on under torchrun)")
-    train.add_argument("--workers", type=int, default=2, help="image-decoding processes per rank when streaming")
-    train.add_argument("--threads", type=int, help="torch threads per process (default: the node's cores, shared)")
+    train.add_argument("--workers", type=WORKERS, default=2, help="image-decoding processes per rank when streaming")
+    train.add_argument("--threads", type=THREADS, help="torch threads per process (default: the node's cores, shared)")
     train.add_argument("--float32", action="store_true",
                        help="no mixed precision (by default float16 on GPUs, bfloat16 on CPUs with native support)")
-    train.add_argument("--specialize-below", type=float, metavar="SIGMA",
+    train.add_argument("--specialize-below", type=SPECIALIST_SIGMA, metavar="SIGMA",
                        help="with --init: add a low-noise specialist, a copy of the model for noise levels below SIGMA, "
                             "and train only the specialist, on those levels (the rest keeps the --init model)")
     train.add_argument("--specialist-from", metavar="CHECKPOINT",
@@ -112,18 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("image")
     fit.add_argument("--scenario", required=True, choices=list(SCENARIOS))
     fit_level = fit.add_mutually_exclusive_group()
-    fit_level.add_argument("--variance", type=float, help="Gaussian variance, 0..255 scale (default: the scenario's, 100)")
-    fit_level.add_argument("--density", type=float, help="salt-and-pepper fraction of pixels (default: the scenario's, 0.1)")
+    fit_level.add_argument("--variance", type=VARIANCE, help="Gaussian variance, 0..255 scale (default: the scenario's, 100)")
+    fit_level.add_argument("--density", type=DENSITY, help="salt-and-pepper fraction of pixels (default: the scenario's, 0.1)")
     fit.add_argument("--preset", default="notebook", choices=list(PRESETS),
                      help="notebook: the row LSTM from scratch with the notebook's settings; quick: the bundled weights "
                           "fine-tuned; scratch: the 2-D LSTM from scratch")
     fit.add_argument("--architecture", choices=["row", "renet"], help="the network (default: the preset's)")
-    fit.add_argument("--epochs", type=int, help="passes over the training pixels (default: the preset's)")
-    fit.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop by then (default: the preset's; 0: none)")
-    fit.add_argument("--seed", type=int, default=0, help="the noise, the pixel split and the starting weights")
-    fit.add_argument("--max-side", type=int, default=256,
+    fit.add_argument("--epochs", type=COUNT, help="passes over the training pixels (default: the preset's)")
+    fit.add_argument("--time-limit", type=SECONDS, metavar="SECONDS", help="stop by then (default: the preset's; 0: none)")
+    fit.add_argument("--seed", type=SEED, default=0, help="the noise, the pixel split and the starting weights")
+    fit.add_argument("--max-side", type=SIDE, default=256,
                      help="downscale the image to this largest side first, as the pages do (0: keep its size)")
-    fit.add_argument("--threads", type=int, help="torch threads (default: the machine's cores)")
+    fit.add_argument("--threads", type=THREADS, help="torch threads (default: the machine's cores)")
     fit.add_argument("-o", "--output", help="write the denoised image here")
     fit.add_argument("--noisy-out", help="write the noisy input the run used here")
     fit.add_argument("--json", help="write the scores per pixel split and the run's settings here")
@@ -137,12 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("benchmark", help="score the LSTM and classical baselines on held-out photos")
     bench.add_argument("--scenario", required=True, choices=list(SCENARIOS))
     level = bench.add_mutually_exclusive_group()
-    level.add_argument("--sigma", type=float, help="Gaussian noise sigma on the 0..255 scale (default: the scenario's)")
-    level.add_argument("--density", type=float, help="salt-and-pepper fraction of pixels (default: the scenario's)")
+    level.add_argument("--sigma", type=SIGMA, help="Gaussian noise sigma on the 0..255 scale (default: the scenario's)")
+    level.add_argument("--density", type=DENSITY, help="salt-and-pepper fraction of pixels (default: the scenario's)")
     bench.add_argument("--images", help="a folder of clean images (default: the built-in benchmark photos)")
     bench.add_argument("--methods", help="comma-separated, e.g. noisy,lstm,bm3d (default: the scenario's set)")
     bench.add_argument("--model", help="the checkpoint the lstm method runs (default: the bundled weights)")
-    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--seed", type=SEED, default=0)
     bench.add_argument("--json", help="write every row and the settings to this JSON file")
     bench.add_argument("--markdown", help="write the per-image table to this Markdown file")
     bench.set_defaults(run=run_benchmark)
@@ -167,10 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--smoke", action="store_true",
                         help="a few steps of tiny patches per stage on the scikit-image photos: does every stage run?")
     recipe.add_argument("--list", action="store_true", help="print the stages as a table and stop")
-    recipe.add_argument("--workers", type=int, default=4, help="image-decoding processes per rank when streaming "
+    recipe.add_argument("--workers", type=WORKERS, default=4, help="image-decoding processes per rank when streaming "
                                                                "(on a GPU or under torchrun)")
-    recipe.add_argument("--threads", type=int, help="torch threads per process (default: the node's cores, shared)")
-    recipe.add_argument("--checkpoint-every", type=int, default=200, help="steps between a stage's checkpoints")
+    recipe.add_argument("--threads", type=THREADS, help="torch threads per process (default: the node's cores, shared)")
+    recipe.add_argument("--checkpoint-every", type=COUNT, default=200, help="steps between a stage's checkpoints")
     recipe.set_defaults(run=run_recipe)
     return parser
 
@@ -185,10 +203,6 @@ def run_noise(args) -> None:
 
 def run_denoise(args) -> None:
     scenario = get_scenario(args.scenario)
-    if args.sigma is not None and args.sigma < 0:
-        raise DenoiserError("--sigma must be zero or positive.")
-    if args.adapt_steps < 1:
-        raise DenoiserError("--adapt-steps must be at least 1.")
     images = [load_image(path, scenario.channels) for path in args.inputs]  # all checked before writing
 
     from denoiser.inference.adaptation import (  # torch: only once the arguments and images are good
@@ -263,10 +277,6 @@ def run_train(args) -> None:
 
 def _check_train_flags(args) -> None:
     """The `train` flags that are wrong on their own or together, checked before torch loads."""
-    for flag, value, least in (("--accumulate", args.accumulate, 1), ("--checkpoint-every", args.checkpoint_every, 1),
-                               ("--workers", args.workers, 0), ("--threads", args.threads, 1), ("--depth", args.depth, 1)):
-        if value is not None and value < least:
-            raise DenoiserError(f"{flag} must be at least {least}, not {value}.")
     if args.specialist_from and args.specialize_below is None:
         raise DenoiserError("--specialist-from starts the specialist that --specialize-below adds: give both.")
     if args.resume and (args.init or args.specialist_from):
@@ -333,12 +343,6 @@ def run_fit(args) -> None:
         raise DenoiserError(f"--density is for salt-and-pepper noise; {scenario.key} takes --variance.")
     if args.variance is not None and scenario.noise_kind != "gaussian":
         raise DenoiserError(f"--variance is for Gaussian noise; {scenario.key} takes --density.")
-    if args.max_side < 0 or (args.threads is not None and args.threads < 1):
-        raise DenoiserError("--max-side must be 0 or more and --threads at least 1.")
-    if args.epochs is not None and args.epochs < 1:
-        raise DenoiserError(f"--epochs must be at least 1, not {args.epochs}.")
-    if args.time_limit is not None and not args.time_limit >= 0:
-        raise DenoiserError("--time-limit must be 0 (none) or a number of seconds above 0.")
     PRESETS[args.preset].check(args.architecture or PRESETS[args.preset].architecture, scenario.model.architecture)
     noise = make_noise(scenario.noise_kind, variance=scenario.noise.sigma ** 2 if args.variance is None else args.variance,
                        density=getattr(scenario.noise, "density", 0.0) if args.density is None else args.density)

@@ -231,7 +231,7 @@ def test_fit_downscales_as_the_pages_do(tmp_path):
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
                    "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--hidden", 64], "only --depth can grow"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
-                   "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--depth", 0], "--depth must be at least 1"),
+                   "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--depth", 0], "argument --depth: must be a whole number from 1"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
                    "--specialize-below", 20], "give it with --init"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-salt-pepper", "--steps", 1, "--out", t / "r",
