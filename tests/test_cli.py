@@ -204,12 +204,13 @@ def test_fit_downscales_as_the_pages_do(tmp_path):
 
 @pytest.mark.parametrize("make_args, message", [
     (lambda t, p: ["noise", t / "missing.png", "-o", t / "o.png"], "No such file"),
-    (lambda t, p: ["noise", t / "junk.png", "-o", t / "o.png"], "Not a readable image"),
+    (lambda t, p: ["noise", t / "junk.png", "-o", t / "o.png"], "Not a readable image: "),
     (lambda t, p: ["noise", p, "-o", t / "o.png", "--noise", "salt-pepper", "--density", 2], "density"),
     (lambda t, p: ["noise", p, "-o", t / "o.xyz"], "Unknown output format"),
     (lambda t, p: ["denoise", p, "-o", t / "o.png", "--scenario", "gray-gaussian", "--model", t / "junk.png"],
      "not a denoiser checkpoint"),
-    (lambda t, p: ["denoise", p, t / "junk.png", "-o", t / "outs", "--scenario", "gray-gaussian"], "Not a readable image"),
+    (lambda t, p: ["denoise", p, t / "junk.png", "-o", t / "outs", "--scenario", "gray-gaussian"],
+     "junk.png (cannot identify image file)."),  # names which of the inputs
     (lambda t, p: ["denoise", p, "-o", t / "o.png", "--scenario", "gray-gaussian", "--sigma", -3], "--sigma"),
     (lambda t, p: ["denoise", p, "-o", t / "o.png", "--scenario", "gray-gaussian", "--adapt", "--adapt-steps", 0],
      "--adapt-steps"),
