@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from denoiser.errors import DenoiserError
-from denoiser.images import load_image, save_image
+from denoiser.images import load_image, output_format, save_image
 from denoiser.models.config import ENSEMBLE_SIZES
 from denoiser.noise import make_noise
 from denoiser.option_ranges import (
@@ -194,15 +195,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_noise(args) -> None:
+    target = _image_output(args.output)
     image = load_image(args.input, 1 if args.gray else None)
     model = make_noise(args.noise, variance=args.variance, density=args.density, peak=args.peak)
     noisy = model.apply(image, np.random.default_rng(args.seed))
-    save_image(noisy, _output_file(args.output))
+    save_image(noisy, target)
     print(f"{model.name}: wrote {args.output}")
 
 
 def run_denoise(args) -> None:
     scenario = get_scenario(args.scenario)
+    targets = _output_targets(args.inputs, args.output)  # checked now, the folder made only once all is well
+    _input_file(args.model, "checkpoint")
     images = [load_image(path, scenario.channels) for path in args.inputs]  # all checked before writing
 
     from denoiser.inference.adaptation import (  # torch: only once the arguments and images are good
@@ -218,7 +222,7 @@ def run_denoise(args) -> None:
     checkpoint = load()
     if checkpoint.config.channels != scenario.channels:
         raise DenoiserError(f"The model has {checkpoint.config.channels} channel(s); {scenario.key} needs {scenario.channels}.")
-    targets = _output_targets(args.inputs, args.output)  # makes the output folder: only once all is well
+    _make_folder(targets[0].parent)
     for image, target in zip(images, targets):
         sigma = args.sigma if args.sigma is not None else estimate_sigma(image)
         level = f"sigma {sigma:.1f}" if checkpoint.config.noise_map else "impulses detected"
@@ -277,6 +281,10 @@ def run_train(args) -> None:
 
 def _check_train_flags(args) -> None:
     """The `train` flags that are wrong on their own or together, checked before torch loads."""
+    _input_folder(args.data)
+    _folder_to_make(args.out)
+    _input_file(args.init, "checkpoint")
+    _input_file(args.specialist_from, "checkpoint")
     if args.specialist_from and args.specialize_below is None:
         raise DenoiserError("--specialist-from starts the specialist that --specialize-below adds: give both.")
     if args.resume and (args.init or args.specialist_from):
@@ -346,8 +354,9 @@ def run_fit(args) -> None:
     PRESETS[args.preset].check(args.architecture or PRESETS[args.preset].architecture, scenario.model.architecture)
     noise = make_noise(scenario.noise_kind, variance=scenario.noise.sigma ** 2 if args.variance is None else args.variance,
                        density=getattr(scenario.noise, "density", 0.0) if args.density is None else args.density)
-    outputs = {name: _output_file(path) for name, path in (("denoised", args.output), ("noisy", args.noisy_out),
-                                                          ("json", args.json)) if path}  # checked before the run
+    outputs = {name: check(path) for name, path, check in (("denoised", args.output, _image_output),
+                                                           ("noisy", args.noisy_out, _image_output),
+                                                           ("json", args.json, _output_file)) if path}  # before the run
     image = load_image(args.image, scenario.channels)
 
     from tqdm import tqdm
@@ -428,7 +437,8 @@ def run_benchmark(args) -> None:
     json_path = _output_file(args.json) if args.json else None  # both checked before the long run
     markdown_path = _output_file(args.markdown) if args.markdown else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods is not None else None
-    images = comparison.load_images(args.images, scenario.channels) if args.images else None
+    _input_file(args.model, "checkpoint")
+    images = comparison.load_images(_input_folder(args.images), scenario.channels) if args.images else None
     bars = []
 
     def report(done: int, total: int) -> None:
@@ -458,12 +468,45 @@ def run_benchmark(args) -> None:
 
 
 def _output_file(path: str) -> Path:
+    """A file to write later: its folder must exist and be writable (checked before any work)."""
     target = Path(path)
     if target.is_dir():
         raise DenoiserError(f"{target} is a folder; give a file name.")
     if not target.parent.is_dir():
         raise DenoiserError(f"No such folder: {target.parent}")
+    if not os.access(target.parent, os.W_OK):
+        raise DenoiserError(f"Cannot write to the folder {target.parent} (permission denied).")
     return target
+
+
+def _image_output(path: str) -> Path:
+    """An image to write later: a file as above, with a suffix that names a format Pillow writes."""
+    target = _output_file(path)
+    output_format(target)
+    return target
+
+
+def _folder_to_make(path: str) -> Path:
+    """A folder to make later (or one that exists): no file stands in its way and it can be written."""
+    folder = Path(path)
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise DenoiserError(f"Cannot make the folder {path}: {existing} is a file.")
+    if not os.access(existing, os.W_OK):
+        raise DenoiserError(f"Cannot make the folder {path}: {existing} is not writable (permission denied).")
+    return folder
+
+
+def _input_folder(path: str) -> str:
+    if not Path(path).is_dir():
+        raise DenoiserError(f"No such folder: {path}")
+    return path
+
+
+def _input_file(path: str | None, kind: str) -> None:
+    """A file named on the command line (None: not given) must exist before the heavy imports."""
+    if path is not None and not Path(path).is_file():
+        raise DenoiserError(f"No such {kind}: {path}")
 
 
 def _make_folder(path: str) -> Path:
@@ -475,11 +518,14 @@ def _make_folder(path: str) -> Path:
 
 
 def _output_targets(inputs: list[str], output: str) -> list[Path]:
-    """One input: OUT is a file. Several: OUT is a folder and the outputs keep the input names."""
+    """One input: OUT is a file. Several: OUT is a folder (made later) and the outputs keep the input names.
+    Only checks: nothing is made."""
     if len(inputs) == 1 and not Path(output).is_dir():
-        return [_output_file(output)]
-    folder = _make_folder(output)
+        return [_image_output(output)]
+    folder = _folder_to_make(output)
     names = [Path(p).name for p in inputs]
     if len(set(names)) != len(names):
         raise DenoiserError("Two inputs share a file name; their outputs would overwrite each other.")
+    for name in names:
+        output_format(folder / name)
     return [folder / name for name in names]

@@ -87,12 +87,19 @@ def encode_png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def output_format(path: str | os.PathLike) -> str:
+    """Pillow's format for writing `path`, which its suffix names; a command checks it before any work."""
+    suffix = Path(path).suffix
+    fmt = Image.registered_extensions().get(suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise DenoiserError(f"Unknown output format '{suffix}' ({path}): use .png, .jpg, .tif or .webp.")
+    return fmt
+
+
 def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
     """Write a float image; the format follows the suffix. Written whole or not at all."""
     path = Path(path)
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise DenoiserError(f"Unknown output format '{path.suffix}': use .png, .jpg, .tif or .webp.")
+    fmt = output_format(path)
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(image)).save(buffer, format=fmt)
     path.write_bytes(buffer.getvalue())
