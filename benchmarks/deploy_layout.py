@@ -1,9 +1,9 @@
 """Checks behind the deploy layout (docs/DEPLOY.md), run on this machine, which reaches PyPI but not
 download.pytorch.org:
 
-1. pip resolving requirements.txt for a fresh environment (`--dry-run --ignore-installed`), as it
-   is and with PyTorch's CPU index as an `--extra-index-url` line: seconds, retry warnings, the torch
-   build chosen.
+1. pip resolving requirements.txt for a fresh environment (`--dry-run --ignore-installed`): as it
+   is (PyTorch's CPU index as an `--extra-index-url` line), with `--retries 1` (as scripts/test.sh
+   installs it) and without that line (PyPI only): seconds, retry warnings, the torch build chosen.
 2. pipenv locking the Pipfile, with its `pytorch-cpu` source pointed at a local stand-in index that
    holds the torch wheel `pip download torch==2.13.0 --no-deps` gives here (the +cpu build): which
    index each package came from. pip's own configuration is switched off, so only the Pipfile's
@@ -40,9 +40,9 @@ def resolves(host: str) -> bool:
         return False
 
 
-def pip_dry_run(requirements: Path) -> dict:
+def pip_dry_run(requirements: Path, *options: str) -> dict:
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", *options,
                              "-r", str(requirements)], capture_output=True, text=True)
     seconds = time.perf_counter() - start
     chosen = re.search(r"Would install .*?\btorch-(\S+)", result.stdout)
@@ -93,15 +93,19 @@ def pipenv_lock(work: Path) -> dict:
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        with_index = work / "requirements-with-cpu-index.txt"
-        with_index.write_text(f"--extra-index-url {CPU_INDEX}\n" + (ROOT / "requirements.txt").read_text())
+        lines = (ROOT / "requirements.txt").read_text().splitlines(keepends=True)
+        if f"--extra-index-url {CPU_INDEX}\n" not in lines:
+            raise SystemExit(f"requirements.txt has no line --extra-index-url {CPU_INDEX}")
+        pypi_only = work / "requirements-pypi-only.txt"
+        pypi_only.write_text("".join(line for line in lines if not line.startswith("--extra-index-url")))
         record = {
             "command": "python benchmarks/deploy_layout.py",
             "download.pytorch.org resolves": resolves("download.pytorch.org"),
             "pypi.org resolves": resolves("pypi.org"),
             "pip": subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, text=True).stdout.split()[1],
             "pip_requirements_txt": pip_dry_run(ROOT / "requirements.txt"),
-            "pip_requirements_txt_with_cpu_extra_index": pip_dry_run(with_index),
+            "pip_requirements_txt_retries_1": pip_dry_run(ROOT / "requirements.txt", "--retries", "1"),
+            "pip_requirements_txt_without_cpu_extra_index": pip_dry_run(pypi_only),
             "pipenv_lock_pipfile": pipenv_lock(work),
         }
         shutil.rmtree(work / "pipenv-venv", ignore_errors=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,9 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from denoiser.errors import DenoiserError
-from denoiser.images import load_image, save_image
+from denoiser.images import load_image, output_format, save_image
 from denoiser.models.config import ENSEMBLE_SIZES
 from denoiser.noise import make_noise
+from denoiser.option_ranges import (BATCH_SIZE, COUNT, DENSITY, DEPTH, GAIN, JPEG_QUALITY, LEARNING_RATE, MINUTES,
+                                    PATCH_SIZE, PEAK, SECONDS, SEED, SIDE, SIGMA, SPECIALIST_SIGMA, THREADS, VARIANCE,
+                                    WIDTH, WORKERS)
 from denoiser.scenarios import SCENARIOS, get_scenario
 from denoiser.training.presets import PRESETS
 
@@ -51,11 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     noise.add_argument("input")
     noise.add_argument("-o", "--output", required=True)
     noise.add_argument("--noise", default="gaussian", choices=["gaussian", "salt-pepper", "poisson", "speckle", "camera"])
-    noise.add_argument("--variance", type=float, default=100.0, help="Gaussian/speckle variance, 0..255 scale")
-    noise.add_argument("--density", type=float, default=0.1, help="salt-and-pepper fraction of pixels")
-    noise.add_argument("--peak", type=float, default=30.0, help="Poisson photons at white")
+    noise.add_argument("--variance", type=VARIANCE, default=100.0, help="Gaussian/speckle variance, 0..255 scale")
+    noise.add_argument("--density", type=DENSITY, default=0.1, help="salt-and-pepper fraction of pixels")
+    noise.add_argument("--peak", type=PEAK, default=30.0, help="Poisson photons at white")
     _camera_flags(noise)
-    noise.add_argument("--seed", type=int, default=0)
+    noise.add_argument("--seed", type=SEED, default=0)
     noise.add_argument("--gray", action="store_true", help="convert to gray first")
     noise.set_defaults(run=run_noise)
 
@@ -63,12 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     den.add_argument("inputs", nargs="+")
     den.add_argument("-o", "--output", required=True, help="a file for one input, a folder for several")
     den.add_argument("--scenario", required=True, choices=list(SCENARIOS))
-    den.add_argument("--sigma", type=float, help="Gaussian noise sigma on the 0..255 scale; estimated if left out")
+    den.add_argument("--sigma", type=SIGMA, help="Gaussian noise sigma on the 0..255 scale; estimated if left out")
     den.add_argument("--model", help="a checkpoint made by `train` (default: the bundled weights)")
     den.add_argument("--adapt", action="store_true",
                      help="first adapt the model to each photo by self-supervised training "
                           "(Recorrupted-to-Recorrupted for Gaussian noise, blind-spot for impulses)")
-    den.add_argument("--adapt-steps", type=int, default=150, help="steps of adaptation per photo")
+    den.add_argument("--adapt-steps", type=COUNT, default=150, help="steps of adaptation per photo")
     den.add_argument("--ensemble", type=int, default=1, choices=ENSEMBLE_SIZES,
                      help="average over this many flips and rotations (self-ensemble): a little better, that many times slower")
     den.set_defaults(run=run_denoise)
@@ -77,29 +81,29 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True)
     train.add_argument("--scenario", required=True, choices=list(SCENARIOS))
     length = train.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int)
-    length.add_argument("--epochs", type=int, help="passes over the data, in patches")
+    length.add_argument("--steps", type=COUNT)
+    length.add_argument("--epochs", type=COUNT, help="passes over the data, in patches")
     train.add_argument("--out", required=True, help="folder for <scenario>.pt and train_log.jsonl")
-    train.add_argument("--batch-size", type=int, default=8, help="patches per optimizer step, over all processes")
-    train.add_argument("--patch-size", type=int, default=48)
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--hidden", type=int, help="LSTM hidden size (default: the scenario's)")
-    train.add_argument("--features", type=int, help="convolution width (default: the scenario's)")
-    train.add_argument("--depth", type=int,
+    train.add_argument("--batch-size", type=BATCH_SIZE, default=8, help="patches per optimizer step, over all processes")
+    train.add_argument("--patch-size", type=PATCH_SIZE, default=48)
+    train.add_argument("--lr", type=LEARNING_RATE, default=1e-3)
+    train.add_argument("--hidden", type=WIDTH, help="LSTM hidden size (default: the scenario's)")
+    train.add_argument("--features", type=WIDTH, help="convolution width (default: the scenario's)")
+    train.add_argument("--depth", type=DEPTH,
                        help="sweep blocks (default: the scenario's; with --init, new blocks start as the identity)")
     train.add_argument("--architecture", choices=["renet", "row"])
     train.add_argument("--init", help="start from this checkpoint's weights")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--accumulate", type=int, default=1, help="micro-steps per optimizer step (they split the batch)")
-    train.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (and one at the end)")
+    train.add_argument("--seed", type=SEED, default=0)
+    train.add_argument("--accumulate", type=COUNT, default=1, help="micro-steps per optimizer step (they split the batch)")
+    train.add_argument("--checkpoint-every", type=COUNT, default=500, help="steps between checkpoints (and one at the end)")
     train.add_argument("--resume", action="store_true", help="carry on from the checkpoint in --out up to --steps")
     train.add_argument("--stream", action="store_true",
                        help="decode images in worker processes, not all at once in memory (always on under torchrun)")
-    train.add_argument("--workers", type=int, default=2, help="image-decoding processes per rank when streaming")
-    train.add_argument("--threads", type=int, help="torch threads per process (default: the node's cores, shared)")
+    train.add_argument("--workers", type=WORKERS, default=2, help="image-decoding processes per rank when streaming")
+    train.add_argument("--threads", type=THREADS, help="torch threads per process (default: the node's cores, shared)")
     train.add_argument("--float32", action="store_true",
                        help="no mixed precision (by default float16 on GPUs, bfloat16 on CPUs with native support)")
-    train.add_argument("--specialize-below", type=float, metavar="SIGMA",
+    train.add_argument("--specialize-below", type=SPECIALIST_SIGMA, metavar="SIGMA",
                        help="with --init: add a low-noise specialist, a copy of the model for noise levels below SIGMA, "
                             "and train only the specialist, on those levels (the rest keeps the --init model)")
     train.add_argument("--specialist-from", metavar="CHECKPOINT",
@@ -113,19 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("image")
     fit.add_argument("--scenario", required=True, choices=list(SCENARIOS))
     fit_level = fit.add_mutually_exclusive_group()
-    fit_level.add_argument("--variance", type=float, help="Gaussian variance, 0..255 scale (default: the scenario's, 100)")
-    fit_level.add_argument("--density", type=float, help="salt-and-pepper fraction of pixels (default: the scenario's, 0.1)")
+    fit_level.add_argument("--variance", type=VARIANCE, help="Gaussian variance, 0..255 scale (default: the scenario's, 100)")
+    fit_level.add_argument("--density", type=DENSITY, help="salt-and-pepper fraction of pixels (default: the scenario's, 0.1)")
     _camera_flags(fit)
     fit.add_argument("--preset", default="notebook", choices=list(PRESETS),
                      help="notebook: the row LSTM from scratch with the notebook's settings; quick: the bundled weights "
                           "fine-tuned; scratch: the 2-D LSTM from scratch")
     fit.add_argument("--architecture", choices=["row", "renet"], help="the network (default: the preset's)")
-    fit.add_argument("--epochs", type=int, help="passes over the training pixels (default: the preset's)")
-    fit.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop by then (default: the preset's; 0: none)")
-    fit.add_argument("--seed", type=int, default=0, help="the noise, the pixel split and the starting weights")
-    fit.add_argument("--max-side", type=int, default=256,
+    fit.add_argument("--epochs", type=COUNT, help="passes over the training pixels (default: the preset's)")
+    fit.add_argument("--time-limit", type=SECONDS, metavar="SECONDS", help="stop by then (default: the preset's; 0: none)")
+    fit.add_argument("--seed", type=SEED, default=0, help="the noise, the pixel split and the starting weights")
+    fit.add_argument("--max-side", type=SIDE, default=256,
                      help="downscale the image to this largest side first, as the pages do (0: keep its size)")
-    fit.add_argument("--threads", type=int, help="torch threads (default: the machine's cores)")
+    fit.add_argument("--threads", type=THREADS, help="torch threads (default: the machine's cores)")
     fit.add_argument("-o", "--output", help="write the denoised image here")
     fit.add_argument("--noisy-out", help="write the noisy input the run used here")
     fit.add_argument("--json", help="write the scores per pixel split and the run's settings here")
@@ -139,13 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("benchmark", help="score the LSTM and classical baselines on held-out photos")
     bench.add_argument("--scenario", required=True, choices=list(SCENARIOS))
     level = bench.add_mutually_exclusive_group()
-    level.add_argument("--sigma", type=float, help="Gaussian noise sigma on the 0..255 scale (default: the scenario's)")
-    level.add_argument("--density", type=float, help="salt-and-pepper fraction of pixels (default: the scenario's)")
+    level.add_argument("--sigma", type=SIGMA, help="Gaussian noise sigma on the 0..255 scale (default: the scenario's)")
+    level.add_argument("--density", type=DENSITY, help="salt-and-pepper fraction of pixels (default: the scenario's)")
     _camera_flags(bench)
     bench.add_argument("--images", help="a folder of clean images (default: the built-in benchmark photos)")
     bench.add_argument("--methods", help="comma-separated, e.g. noisy,lstm,bm3d (default: the scenario's set)")
     bench.add_argument("--model", help="the checkpoint the lstm method runs (default: the bundled weights)")
-    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--seed", type=SEED, default=0)
     bench.add_argument("--json", help="write every row and the settings to this JSON file")
     bench.add_argument("--markdown", help="write the per-image table to this Markdown file")
     bench.set_defaults(run=run_benchmark)
@@ -170,20 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
     recipe.add_argument("--smoke", action="store_true",
                         help="a few steps of tiny patches per stage on the scikit-image photos: does every stage run?")
     recipe.add_argument("--list", action="store_true", help="print the stages as a table and stop")
-    recipe.add_argument("--workers", type=int, default=4, help="image-decoding processes per rank when streaming "
+    recipe.add_argument("--workers", type=WORKERS, default=4, help="image-decoding processes per rank when streaming "
                                                                "(on a GPU or under torchrun)")
-    recipe.add_argument("--threads", type=int, help="torch threads per process (default: the node's cores, shared)")
-    recipe.add_argument("--checkpoint-every", type=int, default=200, help="steps between a stage's checkpoints")
-    recipe.add_argument("--minutes", type=float, help="stop after this many minutes, saved for --resume (a chunk of a "
-                        "long recipe)")
+    recipe.add_argument("--threads", type=THREADS, help="torch threads per process (default: the node's cores, shared)")
+    recipe.add_argument("--checkpoint-every", type=COUNT, default=200, help="steps between a stage's checkpoints")
+    recipe.add_argument("--minutes", type=MINUTES, help="stop after this many minutes, saved for --resume (a chunk of "
+                        "a long recipe)")
     recipe.set_defaults(run=run_recipe)
     return parser
 
 
 def _camera_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gain", type=float, help="camera noise: the ISO-like gain, 0 (bright daylight) to 1 "
+    parser.add_argument("--gain", type=GAIN, help="camera noise: the ISO-like gain, 0 (bright daylight) to 1 "
                         "(dark, high ISO), setting shot and read noise together (default 0.5; color-camera: 0.6)")
-    parser.add_argument("--jpeg-quality", type=int, help="camera noise: the camera's JPEG quality, 1 to 100, or 0 for "
+    parser.add_argument("--jpeg-quality", type=JPEG_QUALITY, help="camera noise: the camera's JPEG quality, 1 to 100, or 0 for "
                         "none (default: none; color-camera: 90)")
 
 
@@ -201,23 +205,22 @@ def _camera_noise(args):
 def run_noise(args) -> None:
     if args.noise != "camera" and (args.gain is not None or args.jpeg_quality is not None):
         raise DenoiserError("--gain and --jpeg-quality are for --noise camera.")
+    target = _image_output(args.output)
     image = load_image(args.input, 1 if args.gray else None)
     model = make_noise(args.noise, variance=args.variance, density=args.density, peak=args.peak,
                        gain=0.5 if args.gain is None else args.gain, jpeg_quality=args.jpeg_quality or None)
     noisy = model.apply(image, np.random.default_rng(args.seed))
-    save_image(noisy, _output_file(args.output))
+    save_image(noisy, target)
     print(f"{model.name}: wrote {args.output}")
 
 
 def run_denoise(args) -> None:
     scenario = get_scenario(args.scenario)
-    if args.sigma is not None and args.sigma < 0:
-        raise DenoiserError("--sigma must be zero or positive.")
     if scenario.blind and (args.sigma is not None or args.adapt):
         raise DenoiserError(f"{scenario.key} is blind: it takes no --sigma, and --adapt is for Gaussian and impulse "
                             "noise; leave both out.")
-    if args.adapt_steps < 1:
-        raise DenoiserError("--adapt-steps must be at least 1.")
+    targets = _output_targets(args.inputs, args.output)  # checked now, the folder made only once all is well
+    _input_file(args.model, "checkpoint")
     images = [load_image(path, scenario.channels) for path in args.inputs]  # all checked before writing
 
     from denoiser.inference.adaptation import (  # torch: only once the arguments and images are good
@@ -233,7 +236,7 @@ def run_denoise(args) -> None:
     checkpoint = load()
     if checkpoint.config.channels != scenario.channels:
         raise DenoiserError(f"The model has {checkpoint.config.channels} channel(s); {scenario.key} needs {scenario.channels}.")
-    targets = _output_targets(args.inputs, args.output)  # makes the output folder: only once all is well
+    _make_folder(targets[0].parent)
     for image, target in zip(images, targets):
         if scenario.blind:
             sigma, level = 0.0, "blind: camera noise"
@@ -295,10 +298,10 @@ def run_train(args) -> None:
 
 def _check_train_flags(args) -> None:
     """The `train` flags that are wrong on their own or together, checked before torch loads."""
-    for flag, value, least in (("--accumulate", args.accumulate, 1), ("--checkpoint-every", args.checkpoint_every, 1),
-                               ("--workers", args.workers, 0), ("--threads", args.threads, 1), ("--depth", args.depth, 1)):
-        if value is not None and value < least:
-            raise DenoiserError(f"{flag} must be at least {least}, not {value}.")
+    _input_folder(args.data)
+    _folder_to_make(args.out)
+    _input_file(args.init, "checkpoint")
+    _input_file(args.specialist_from, "checkpoint")
     if args.specialist_from and args.specialize_below is None:
         raise DenoiserError("--specialist-from starts the specialist that --specialize-below adds: give both.")
     if args.resume and (args.init or args.specialist_from):
@@ -365,12 +368,6 @@ def run_fit(args) -> None:
         raise DenoiserError(f"--density is for salt-and-pepper noise; {scenario.key} takes --variance.")
     if args.variance is not None and scenario.noise_kind != "gaussian":
         raise DenoiserError(f"--variance is for Gaussian noise; {scenario.key} takes --density.")
-    if args.max_side < 0 or (args.threads is not None and args.threads < 1):
-        raise DenoiserError("--max-side must be 0 or more and --threads at least 1.")
-    if args.epochs is not None and args.epochs < 1:
-        raise DenoiserError(f"--epochs must be at least 1, not {args.epochs}.")
-    if args.time_limit is not None and not args.time_limit >= 0:
-        raise DenoiserError("--time-limit must be 0 (none) or a number of seconds above 0.")
     PRESETS[args.preset].check(args.architecture or PRESETS[args.preset].architecture, scenario.model.architecture)
     camera = _camera_noise(args)
     if camera is not None and scenario.noise_kind != "camera":
@@ -379,8 +376,9 @@ def run_fit(args) -> None:
     noise = camera or scenario.noise if scenario.noise_kind == "camera" else make_noise(
         scenario.noise_kind, variance=scenario.noise.sigma ** 2 if args.variance is None else args.variance,
         density=getattr(scenario.noise, "density", 0.0) if args.density is None else args.density)
-    outputs = {name: _output_file(path) for name, path in (("denoised", args.output), ("noisy", args.noisy_out),
-                                                          ("json", args.json)) if path}  # checked before the run
+    outputs = {name: check(path) for name, path, check in (("denoised", args.output, _image_output),
+                                                           ("noisy", args.noisy_out, _image_output),
+                                                           ("json", args.json, _output_file)) if path}  # before the run
     image = load_image(args.image, scenario.channels)
 
     from tqdm import tqdm
@@ -461,7 +459,8 @@ def run_benchmark(args) -> None:
     json_path = _output_file(args.json) if args.json else None  # both checked before the long run
     markdown_path = _output_file(args.markdown) if args.markdown else None
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods is not None else None
-    images = comparison.load_images(args.images, scenario.channels) if args.images else None
+    _input_file(args.model, "checkpoint")
+    images = comparison.load_images(_input_folder(args.images), scenario.channels) if args.images else None
     bars = []
 
     def report(done: int, total: int) -> None:
@@ -491,12 +490,45 @@ def run_benchmark(args) -> None:
 
 
 def _output_file(path: str) -> Path:
+    """A file to write later: its folder must exist and be writable (checked before any work)."""
     target = Path(path)
     if target.is_dir():
         raise DenoiserError(f"{target} is a folder; give a file name.")
     if not target.parent.is_dir():
         raise DenoiserError(f"No such folder: {target.parent}")
+    if not os.access(target.parent, os.W_OK):
+        raise DenoiserError(f"Cannot write to the folder {target.parent} (permission denied).")
     return target
+
+
+def _image_output(path: str) -> Path:
+    """An image to write later: a file as above, with a suffix that names a format Pillow writes."""
+    target = _output_file(path)
+    output_format(target)
+    return target
+
+
+def _folder_to_make(path: str) -> Path:
+    """A folder to make later (or one that exists): no file stands in its way and it can be written."""
+    folder = Path(path)
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise DenoiserError(f"Cannot make the folder {path}: {existing} is a file.")
+    if not os.access(existing, os.W_OK):
+        raise DenoiserError(f"Cannot make the folder {path}: {existing} is not writable (permission denied).")
+    return folder
+
+
+def _input_folder(path: str) -> str:
+    if not Path(path).is_dir():
+        raise DenoiserError(f"No such folder: {path}")
+    return path
+
+
+def _input_file(path: str | None, kind: str) -> None:
+    """A file named on the command line (None: not given) must exist before the heavy imports."""
+    if path is not None and not Path(path).is_file():
+        raise DenoiserError(f"No such {kind}: {path}")
 
 
 def _make_folder(path: str) -> Path:
@@ -508,11 +540,14 @@ def _make_folder(path: str) -> Path:
 
 
 def _output_targets(inputs: list[str], output: str) -> list[Path]:
-    """One input: OUT is a file. Several: OUT is a folder and the outputs keep the input names."""
+    """One input: OUT is a file. Several: OUT is a folder (made later) and the outputs keep the input names.
+    Only checks: nothing is made."""
     if len(inputs) == 1 and not Path(output).is_dir():
-        return [_output_file(output)]
-    folder = _make_folder(output)
+        return [_image_output(output)]
+    folder = _folder_to_make(output)
     names = [Path(p).name for p in inputs]
     if len(set(names)) != len(names):
         raise DenoiserError("Two inputs share a file name; their outputs would overwrite each other.")
+    for name in names:
+        output_format(folder / name)
     return [folder / name for name in names]

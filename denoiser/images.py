@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -24,26 +25,29 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
 
 def load_image(source: str | os.PathLike | bytes, channels: int | None = None,
                max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode a file path or bytes to float32 (H, W, C); `channels` 1 or 3 converts, None keeps."""
+    """Decode a file path or bytes to float32 (H, W, C); `channels` 1 or 3 converts, None keeps.
+    Errors name the file when given a path (a command may read several)."""
     data = _read_bytes(source)
+    name = "" if isinstance(source, (bytes, bytearray)) else f" {Path(source)}"
     if not data:
-        raise DenoiserError("The file is empty.")
+        raise DenoiserError(f"The file{name} is empty.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > max_pixels:
                 raise DenoiserError(
-                    f"Image of {image.width}x{image.height} pixels is over the limit of {max_pixels:,} pixels.")
+                    f"Image{name} of {image.width}x{image.height} pixels is over the limit of {max_pixels:,} pixels.")
             image.load()
     except DenoiserError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DenoiserError(f"The image is over the limit of {max_pixels:,} pixels (a decompression bomb?).") from None
+        raise DenoiserError(f"The image{name} is over the limit of {max_pixels:,} pixels (a decompression bomb?).") \
+            from None
     except UnidentifiedImageError as error:
-        raise DenoiserError(f"Not a readable image ({_short(error)}).") from None
+        raise DenoiserError(f"Not a readable image{':' if name else ''}{name} ({_short(error)}).") from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise DenoiserError(f"The image file is damaged or truncated ({_short(error)}).") from None
+        raise DenoiserError(f"The image file{name} is damaged or truncated ({_short(error)}).") from None
     array = _to_float(ImageOps.exif_transpose(image))
     return convert_channels(array, channels) if channels else array
 
@@ -83,12 +87,19 @@ def encode_png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def output_format(path: str | os.PathLike) -> str:
+    """Pillow's format for writing `path`, which its suffix names; a command checks it before any work."""
+    suffix = Path(path).suffix
+    fmt = Image.registered_extensions().get(suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise DenoiserError(f"Unknown output format '{suffix}' ({path}): use .png, .jpg, .tif or .webp.")
+    return fmt
+
+
 def save_image(image: np.ndarray, path: str | os.PathLike) -> None:
     """Write a float image; the format follows the suffix. Written whole or not at all."""
     path = Path(path)
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise DenoiserError(f"Unknown output format '{path.suffix}': use .png, .jpg, .tif or .webp.")
+    fmt = output_format(path)
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(image)).save(buffer, format=fmt)
     path.write_bytes(buffer.getvalue())
@@ -125,4 +136,6 @@ def _to_float(image: Image.Image) -> np.ndarray:
 
 
 def _short(error: Exception) -> str:
-    return str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+    """The error's first line, without the in-memory buffer Pillow names (`<_io.BytesIO object at 0x...>`)."""
+    text = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "", str(error))
+    return text.splitlines()[0][:120] if text else type(error).__name__

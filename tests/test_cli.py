@@ -204,12 +204,13 @@ def test_fit_downscales_as_the_pages_do(tmp_path):
 
 @pytest.mark.parametrize("make_args, message", [
     (lambda t, p: ["noise", t / "missing.png", "-o", t / "o.png"], "No such file"),
-    (lambda t, p: ["noise", t / "junk.png", "-o", t / "o.png"], "Not a readable image"),
+    (lambda t, p: ["noise", t / "junk.png", "-o", t / "o.png"], "Not a readable image: "),
     (lambda t, p: ["noise", p, "-o", t / "o.png", "--noise", "salt-pepper", "--density", 2], "density"),
     (lambda t, p: ["noise", p, "-o", t / "o.xyz"], "Unknown output format"),
     (lambda t, p: ["denoise", p, "-o", t / "o.png", "--scenario", "gray-gaussian", "--model", t / "junk.png"],
      "not a denoiser checkpoint"),
-    (lambda t, p: ["denoise", p, t / "junk.png", "-o", t / "outs", "--scenario", "gray-gaussian"], "Not a readable image"),
+    (lambda t, p: ["denoise", p, t / "junk.png", "-o", t / "outs", "--scenario", "gray-gaussian"],
+     "junk.png (cannot identify image file)."),  # names which of the inputs
     (lambda t, p: ["denoise", p, "-o", t / "o.png", "--scenario", "gray-gaussian", "--sigma", -3], "--sigma"),
     (lambda t, p: ["denoise", p, "-o", t / "o.png", "--scenario", "gray-gaussian", "--adapt", "--adapt-steps", 0],
      "--adapt-steps"),
@@ -231,7 +232,7 @@ def test_fit_downscales_as_the_pages_do(tmp_path):
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
                    "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--hidden", 64], "only --depth can grow"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
-                   "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--depth", 0], "--depth must be at least 1"),
+                   "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--depth", 0], "argument --depth: must be a whole number from 1"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
                    "--specialize-below", 20], "give it with --init"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-salt-pepper", "--steps", 1, "--out", t / "r",

@@ -85,6 +85,23 @@ def test_bad_files_give_one_clear_error(data, message):
         load_image(data)
 
 
+@pytest.mark.parametrize("data, message", [
+    (b"", "The file {path} is empty."),
+    (b"hello, not an image", "Not a readable image: {path} (cannot identify image file)."),
+    (encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)))[:300],
+     "The image file {path} is damaged or truncated"),
+])
+def test_errors_name_the_file_they_were_given(tmp_path, data, message):
+    path = tmp_path / "holiday.png"
+    path.write_bytes(data)
+    with pytest.raises(DenoiserError) as error:
+        load_image(path)
+    assert str(error.value).startswith(message.format(path=path))
+    with pytest.raises(DenoiserError) as error:  # bytes have no name, and Pillow's buffer is no name either
+        load_image(data)
+    assert "BytesIO" not in str(error.value) and "0x" not in str(error.value)
+
+
 def test_truncated_jpeg_is_rejected():
     data = encode(gradient("RGB", (64, 64)), "JPEG")
     with pytest.raises(DenoiserError):

@@ -234,7 +234,7 @@ def test_a_recipe_that_reads_only_the_scikit_image_photos_needs_no_corpus(tmp_pa
     (["gray-gaussian", "--corpus", "{tmp}/empty", "--out", "{tmp}/runs"], "No images"),
     (["gray-gaussian", "--out", "{tmp}/runs"], "Give --corpus DIR"),
     (["gray-gaussian", "--smoke"], "Give --out DIR"),
-    (["gray-gaussian", "--smoke", "--out", "{tmp}/runs", "--workers", "-1"], "--workers must be at least 0"),
+    (["gray-gaussian", "--smoke", "--out", "{tmp}/runs", "--workers", "-1"], "argument --workers: must be a whole number from 0"),
 ])
 def test_mistakes_are_one_line_and_write_nothing(tmp_path, args, message):
     (tmp_path / "empty").mkdir()

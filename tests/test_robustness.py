@@ -76,7 +76,7 @@ def exif_rotated_jpeg() -> bytes:
 
 
 BAD_FILES = {
-    "empty.png": (b"", "The file is empty"),
+    "empty.png": (b"", "is empty"),
     "notes.png": (b"just some text, not an image\n", "Not a readable image"),
     "truncated.png": (encode(photo("RGB", (64, 64)))[:400], "damaged or truncated"),
     "truncated.jpg": (encode(photo("RGB", (64, 64)), "JPEG")[:600], "damaged or truncated"),
@@ -118,6 +118,7 @@ def test_the_cli_rejects_a_bad_file_with_one_line_and_writes_nothing(tmp_path, c
     extra = ["--scenario", "gray-gaussian", "--model", tiny_checkpoint] if command == "denoise" else []
     code, err = run_main(capsys, command, source, "-o", target, *extra)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert str(source) in err  # names the file: a command may read several
     assert not target.exists()
 
 
