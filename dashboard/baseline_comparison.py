@@ -10,7 +10,6 @@ import streamlit as st
 
 from denoiser.evaluation.baselines import BASELINES, NOT_HOSTED, available_baselines, baselines_for, run_baseline
 from denoiser.evaluation.metrics import psnr, ssim
-from denoiser.scenarios import get_scenario
 
 from . import figures
 from .outcome import Outcome
@@ -38,8 +37,7 @@ def compare_baselines(scope: str, outcome: Outcome) -> None:
         bar = st.progress(0.0)
         for done, key in enumerate(missing):
             bar.progress(done / len(missing), text=f"{BASELINES[key].title}…")
-            sigma = 0.0 if get_scenario(scope).blind else outcome.sigma  # blind: each method estimates it
-            denoised, seconds = run_baseline(key, outcome.noisy, sigma)
+            denoised, seconds = run_baseline(key, outcome.noisy, outcome.sigma)  # 0 (camera): each estimates it
             outcome.baselines[key] = {"psnr": psnr(outcome.clean, denoised), "ssim": ssim(outcome.clean, denoised),
                                       "seconds": seconds}
         bar.empty()

@@ -116,7 +116,7 @@ def choose_camera(scope: str, default: CameraNoise) -> CameraNoise:
     quality = st.slider("JPEG quality (0: no JPEG)", 0, 100, step=5, key=f"{scope}:jpeg",
                         help="The camera saves a JPEG at this quality; 0 keeps the developed image uncompressed.")
     noise = CameraNoise(float(gain), int(quality) or None)
-    st.caption(f"About sigma **{noise.sigma:.1f}** at mid-gray on the 0..255 scale, more in the shadows' colour; "
+    st.caption(f"About sigma **{noise.typical_sigma:.1f}** at mid-gray on the 0..255 scale, more in the shadows' colour; "
                "the noise is correlated between neighbouring pixels and channels.")
     return noise
 

@@ -124,7 +124,7 @@ def run_benchmark(scenario_key: str, sigma: float | None = None, density: float 
     for name, clean in images.items():
         clean, noisy = reference_and_noisy(noise, clean, image_rng(seed, name))
         for method in methods:
-            denoised, seconds = _run_method(method, noisy, 0.0 if scenario.blind else noise.sigma, model)
+            denoised, seconds = _run_method(method, noisy, noise.sigma, model)
             rows.append(BenchmarkRow(name, method, psnr(clean, denoised), ssim(clean, denoised), seconds))
             if on_progress:
                 on_progress(len(rows), total)

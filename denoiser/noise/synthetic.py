@@ -170,6 +170,12 @@ class CameraNoise:
 
     @property
     def sigma(self) -> float:
+        """0: camera noise has no single level to give a network or a baseline, so networks run blind
+        and baselines estimate one (the convention salt-and-pepper noise follows too)."""
+        return 0.0
+
+    @property
+    def typical_sigma(self) -> float:
         """Rough noise level on the 0..255 scale, for display: noisy minus reference at mid-gray.
 
         The root mean square over channels of `camera.developed_noise_std(0.5, ...)` for a typical camera

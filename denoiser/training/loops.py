@@ -341,8 +341,6 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
         step_loss = 0.0
         for micro_step in range(config.accumulate):
             noisy, sigma, clean = (t.to(world.device, non_blocking=True) for t in next(batches))
-            if scenario.blind:  # the network is given no noise level, in training as in use
-                sigma = torch.zeros_like(sigma)
             last = micro_step == config.accumulate - 1
             with nullcontext() if last or world.size == 1 else network.no_sync():  # all-reduce once a step
                 with low_precision:
