@@ -22,11 +22,16 @@ are matched within a 39x39 window around each reference block."""
 PIXEL_COLOR, WINDOW_COLOR = "#17a398", "#2f6fdf"
 
 
-def influence_strength(influence: np.ndarray, decades: int = DECADES) -> np.ndarray:
+def influence_strength(influence: np.ndarray, decades: int = DECADES, pixel: tuple[int, int] | None = None) -> np.ndarray:
     """Each pixel's influence on a 0..1 log scale (1: the largest, 0: `decades` powers of ten
-    below it or weaker); NaN where it is exactly zero."""
+    below it or weaker); NaN where it is exactly zero. Given `pixel`, the scale is set by the largest
+    influence of any other pixel (the pixel itself, which a residual denoiser passes through, is
+    shown at 1), so the neighbours it draws on fill the scale."""
     influence = np.asarray(influence, dtype=np.float64)
-    largest = influence.max()
+    others = influence.copy()
+    if pixel is not None:
+        others[pixel] = 0.0
+    largest = others.max() if others.max() > 0 else influence.max()
     strength = np.full(influence.shape, np.nan)
     if largest <= 0:
         return strength
@@ -35,16 +40,18 @@ def influence_strength(influence: np.ndarray, decades: int = DECADES) -> np.ndar
     return strength
 
 
-def influence_picture(image: np.ndarray, influence: np.ndarray, decades: int = DECADES) -> np.ndarray:
-    """(H, W, 3) float32 RGB: the image in dimmed gray, coloured by the influence where it is non-zero."""
+def influence_picture(image: np.ndarray, influence: np.ndarray, pixel: tuple[int, int] | None = None,
+                      decades: int = DECADES) -> np.ndarray:
+    """(H, W, 3) float32 RGB: the image in dimmed gray, coloured by the influence where it is non-zero
+    (`influence_strength`'s scale)."""
     gray = np.asarray(image, dtype=np.float32).mean(axis=-1) if image.ndim == 3 else np.asarray(image, np.float32)
     base = np.repeat((0.25 + 0.5 * gray)[..., None], 3, axis=-1)
-    strength = influence_strength(influence, decades)
+    strength = influence_strength(influence, decades, pixel)
     seen = ~np.isnan(strength)
     level = np.nan_to_num(strength)[..., None]
     color = np.where(level < 0.5, COLOR_STOPS[0] + (COLOR_STOPS[1] - COLOR_STOPS[0]) * 2 * level,
                      COLOR_STOPS[1] + (COLOR_STOPS[2] - COLOR_STOPS[1]) * (2 * level - 1))
-    alpha = (0.55 + 0.45 * level) * seen[..., None]
+    alpha = (0.35 + 0.6 * level) * seen[..., None]
     return (base * (1 - alpha) + color * alpha).astype(np.float32)
 
 
@@ -79,7 +86,7 @@ def influence_figure(image: np.ndarray, influence: np.ndarray, pixel: tuple[int,
                      radius: float | None = None, pick_every: int = 0) -> go.Figure:
     """The influence map over the image, the pixel marked and, given `radius`, the circle that
     holds 90% of the influence."""
-    figure = _pixel_figure(influence_picture(image, influence), pixel, title, pick_every)
+    figure = _pixel_figure(influence_picture(image, influence, pixel), pixel, title, pick_every)
     if radius is not None and radius > 0:
         row, column = pixel
         figure.add_shape(type="circle", x0=column - radius, x1=column + radius, y0=row - radius, y1=row + radius,
@@ -100,3 +107,31 @@ def search_window_figure(image: np.ndarray, pixel: tuple[int, int], title: str, 
     figure.add_shape(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
                      line=dict(color=PIXEL_COLOR, width=2))
     return figure
+
+
+def search_window_picture(image: np.ndarray, pixel: tuple[int, int], window: int = BM3D_SEARCH_WINDOW,
+                          block: int = BM3D_BLOCK) -> np.ndarray:
+    """(H, W, 3) float32: the dimmed gray image with BM3D's search window tinted and the block outlined,
+    as `search_window_figure` draws them, for a still picture."""
+    picture = influence_picture(image, np.zeros(image.shape[:2]))
+    top, left, bottom, right = search_window(pixel, image.shape, window)
+    tint = np.array([int(WINDOW_COLOR[i:i + 2], 16) / 255 for i in (1, 3, 5)], dtype=np.float32)
+    picture[top:bottom + 1, left:right + 1] = 0.7 * picture[top:bottom + 1, left:right + 1] + 0.3 * tint
+    _outline(picture, search_window(pixel, image.shape, window), tint)
+    _outline(picture, search_window(pixel, image.shape, block), np.array([0.09, 0.64, 0.6], dtype=np.float32))
+    return picture
+
+
+def marked(picture: np.ndarray, pixel: tuple[int, int], size: int = 3) -> np.ndarray:
+    """`picture` with a small white cross on `pixel`, for a still picture."""
+    picture = picture.copy()
+    row, column = pixel
+    picture[max(0, row - size):row + size + 1, column] = 1.0
+    picture[row, max(0, column - size):column + size + 1] = 1.0
+    return picture
+
+
+def _outline(picture: np.ndarray, box: tuple[int, int, int, int], color: np.ndarray) -> None:
+    top, left, bottom, right = box
+    picture[top, left:right + 1] = picture[bottom, left:right + 1] = color
+    picture[top:bottom + 1, left] = picture[top:bottom + 1, right] = color

@@ -45,3 +45,10 @@ def test_figures_mark_the_pixel_the_reach_and_the_window(color_image):
     assert len(pick.x) == 20 * 24 and figure.layout.clickmode == "event+select"
     window = search_window_figure(color_image, (20, 20), "BM3D").layout.shapes
     assert [s.type for s in window] == ["rect", "rect"] and window[0].x1 - window[0].x0 == BM3D_SEARCH_WINDOW
+
+
+def test_given_the_pixel_its_neighbours_set_the_scale():
+    influence = np.array([[0.0, 0.01, 0.0], [0.001, 0.9, 0.0]])  # a residual denoiser: the pixel passes through
+    assert np.isclose(influence_strength(influence, decades=4)[0, 1], 1 + np.log10(0.01 / 0.9) / 4)
+    strength = influence_strength(influence, decades=4, pixel=(1, 1))
+    assert strength[0, 1] == 1.0 and np.isclose(strength[1, 0], 0.75) and strength[1, 1] == 1.0
