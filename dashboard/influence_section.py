@@ -91,8 +91,9 @@ def show_influence(scope: str, scenario: Scenario, clean: np.ndarray, noisy: np.
         place.plotly_chart(influence_figure(noisy, influence, pixel, f"{title}: 90% within {found.radius:.0f} px",
                                             found.radius, pick_every),
                            key=chart, on_select="rerun", selection_mode="points", config={"displayModeBar": False})
-        place.caption(f"{title}: 90% of the influence lies within {found.radius:.1f} pixels (dotted circle); "
-                      f"the farthest pixel it sees is {found.farthest:.0f} pixels away.")
+        place.caption(f"{title}: 90% of the other pixels' influence lies within {found.radius:.1f} pixels (dotted "
+                      f"circle), the farthest pixel it sees is {found.farthest:.0f} pixels away, and the pixel's "
+                      f"own noisy value has {found.at_the_pixel:.0%} of the whole influence.")
     if bundled is None:
         columns[1].caption("No bundled 2-D LSTM for this scenario, so no map.")
     columns[2].plotly_chart(search_window_figure(noisy, pixel, f"BM3D: {BM3D_SEARCH_WINDOW}×{BM3D_SEARCH_WINDOW} "

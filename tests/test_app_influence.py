@@ -26,7 +26,7 @@ def test_picking_a_pixel_shows_the_three_maps(key):
     titles = chart_titles(at)
     assert [t.split(":")[0] for t in titles] == ["Row LSTM", "2-D LSTM", "BM3D"], titles
     captions = " ".join(c.value for c in at.caption)
-    assert "a row LSTM trained here" in captions and "90% of the influence lies within" in captions
+    assert "a row LSTM trained here" in captions and "90% of the other pixels' influence lies within" in captions
     row_chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     pixel = next(t for t in row_chart["data"] if t.get("name") == "pixel")
     assert (pixel["y"], pixel["x"]) == ([5], [40])

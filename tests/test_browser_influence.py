@@ -47,6 +47,6 @@ def test_clicking_a_map_picks_the_pixel_of_all_three(server, page, shots, tmp_pa
     assert abs(row - 51) <= 3 and abs(column - 12) <= 3, (row, column)
     for title in TITLES:
         assert page.get_by_text(title).first.is_visible()
-    caption = page.get_by_text(re.compile("Row LSTM: 90% of the influence lies within")).inner_text()
+    caption = page.get_by_text(re.compile("Row LSTM: 90% of the other pixels' influence lies within")).inner_text()
     assert re.search(r"within \d+\.\d pixels", caption)
     screenshot(page, shots / f"{key}-influence.png")

@@ -94,11 +94,14 @@ def test_radius_holds_the_share_of_the_influence():
     influence = np.zeros((21, 21))
     influence[10, 10] = 1.0
     assert influence_radius(influence, (10, 10)) == 0.0
-    influence[10, 15] = 1.0  # half the total 5 pixels away: 90% needs that far
+    influence[10, 15] = 1.0  # the pixel itself is left out: all the rest lies 5 pixels away
     assert influence_radius(influence, (10, 10)) == 5.0
-    assert influence_radius(influence, (10, 10), share=0.5) == 0.0
+    assert influence_radius(influence, (10, 10), share=0.5) == 5.0
+    influence[10, 12], influence[10, 15] = 8.0, 1.0  # 8 of 9 within 2 pixels, not yet 90%
+    assert influence_radius(influence, (10, 10)) == 5.0 and influence_radius(influence, (10, 10), share=0.8) == 2.0
     influence[:] = 0.0
-    influence[10, 10], influence[10, 12], influence[0, 0] = 8.0, 1.0, 1.0  # 90% within 2 pixels, 10% at the corner
+    influence[10, 10], influence[10, 12], influence[0, 0] = 10.0, 9.0, 1.0  # 90% within 2 pixels, 10% at the corner
     found = reach(influence, (10, 10))
     assert found.radius == 2.0 and found.farthest == pytest.approx(np.hypot(10, 10)) and found.share == 0.9
+    assert found.at_the_pixel == 0.5
     assert influence_radius(np.zeros((4, 4)), (1, 1)) == 0.0

@@ -2,7 +2,9 @@
 
 `influence_map` is the magnitude of the gradient of one output pixel with respect to the noisy
 input, from one backward pass; `influence_radius` says how far it reaches: the radius of the
-disc around the pixel that holds a given share (90%) of the total. A network that cannot see a
+disc around the pixel that holds a given share (90%) of the influence of the other pixels. The
+pixel's own input is left out of that share and reported apart (`Reach.at_the_pixel`): a residual
+denoiser passes much of it through, and it would hide how far the rest reaches. A network that cannot see a
 pixel has a gradient of exactly zero there, so the map shows each design's field of view: the
 row LSTM's three rows, the 2-D LSTM's whole image, a convolution stack's receptive field.
 """
@@ -47,21 +49,27 @@ class Reach:
     """How far one output pixel's influence reaches."""
 
     radius: float
-    """Pixels from the output pixel within which `share` of the total influence lies."""
+    """Pixels from the output pixel within which `share` of the other pixels' influence lies."""
     share: float
     farthest: float
     """Distance to the farthest input pixel with any influence at all."""
+    at_the_pixel: float
+    """The pixel's own share of the whole influence."""
 
 
 def reach(influence: np.ndarray, pixel: tuple[int, int], share: float = SHARE) -> Reach:
-    """The radius that holds `share` of `influence` around `pixel`, and its farthest non-zero pixel."""
-    return Reach(influence_radius(influence, pixel, share), share, farthest_reach(influence, pixel))
+    """The radius that holds `share` of the other pixels' influence around `pixel`, its farthest
+    non-zero pixel and the pixel's own share."""
+    total = float(np.sum(influence))
+    own = float(influence[pixel]) / total if total > 0 else 0.0
+    return Reach(influence_radius(influence, pixel, share), share, farthest_reach(influence, pixel), own)
 
 
 def influence_radius(influence: np.ndarray, pixel: tuple[int, int], share: float = SHARE) -> float:
-    """The smallest distance r from `pixel` such that input pixels at most r away hold `share` of
-    the total influence (0 when the map is all zero)."""
+    """The smallest distance r from `pixel` such that the input pixels at most r away, the pixel
+    itself left out, hold `share` of the influence of all but the pixel (0 when they have none)."""
     distances, weights = _by_distance(influence, pixel)
+    weights[0] = 0.0  # the pixel itself: the nearest, at distance 0
     total = weights.sum()
     if total <= 0:
         return 0.0
