@@ -3,10 +3,12 @@
 `influence_map` is the magnitude of the gradient of one output pixel with respect to the noisy
 input, from one backward pass; `influence_radius` says how far it reaches: the radius of the
 disc around the pixel that holds a given share (90%) of the influence of the other pixels. The
-pixel's own input is left out of that share and reported apart (`Reach.at_the_pixel`): a residual
-denoiser passes much of it through, and it would hide how far the rest reaches. A network that cannot see a
-pixel has a gradient of exactly zero there, so the map shows each design's field of view: the
-row LSTM's three rows, the 2-D LSTM's whole image, a convolution stack's receptive field.
+pixel's own input is left out of that share and reported apart (`Reach.at_the_pixel`): a
+residual denoiser passes much of it through, which would hide how far the rest reaches.
+
+A network that cannot see a pixel has a gradient of exactly zero there, so the map shows each
+design's field of view: the row LSTM's three rows, the 2-D LSTM's whole image, a convolution
+stack's receptive field.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torch
 from torch import nn
 
 SHARE = 0.9
-"""The share of the total influence `influence_radius` reports the reach of."""
+"""The share of the other pixels' influence that `influence_radius` reports the reach of."""
 
 
 def influence_map(model: nn.Module, noisy: np.ndarray, pixel: tuple[int, int], sigma: float | None = None) -> np.ndarray:
@@ -30,18 +32,17 @@ def influence_map(model: nn.Module, noisy: np.ndarray, pixel: tuple[int, int], s
     if not (0 <= row < height and 0 <= column < width):
         raise ValueError(f"Pixel {pixel} lies outside the {height}x{width} image.")
     inputs = torch.from_numpy(np.ascontiguousarray(noisy, dtype=np.float32)).permute(2, 0, 1)[None]
-    inputs.requires_grad_(True)
+    inputs.requires_grad_(True)  # only the input's gradient: a model shared by sessions is left alone
     level = None if sigma is None else torch.tensor([sigma / 255.0], dtype=torch.float32)
     was_training = model.training
     model.eval()
     try:
         with torch.enable_grad():
             output = model(inputs, level)
-            output[0, :, row, column].sum().backward()
+            (gradient,) = torch.autograd.grad(output[0, :, row, column].sum(), inputs)
     finally:
         model.train(was_training)
-        model.zero_grad(set_to_none=True)
-    return inputs.grad[0].abs().sum(dim=0).numpy()
+    return gradient[0].abs().sum(dim=0).numpy()
 
 
 @dataclass(frozen=True)
