@@ -102,8 +102,8 @@ def render(record: dict) -> str:
     """The markdown table of a row-lstm.json (or row-lstm-choice.json) record."""
     m = record["machine"]
     head = (f"Machine: {m['cpu']}, {m['cores']} cores, shared; torch threads {record['threads']}; Python {m['python']}, "
-            f"torch {m['torch']}. {record['scenario']}, {record['noise']}, seed 0, photos downscaled to "
-            f"{record['max_side']} pixels. Written by `{record['command']}`; load average (1 min) at the start: "
+            f"torch {m['torch']}.\n{record['scenario']}, {record['noise']}, seed 0, photos downscaled to "
+            f"{record['max_side']} pixels.\nWritten by `{record['command']}`; load average (1 min) at the start: "
             f"{record['load_at_start']:.1f}.\n\n")
     if record.get("choice"):
         lines = ["| settings | " + " | ".join(f"{p}: validation gain, steps" for p in record["photos"]) + " | mean |",
