@@ -25,6 +25,8 @@ from .influence_figures import BM3D_BLOCK, BM3D_SEARCH_WINDOW, influence_figure,
 
 QUICK_ROW_SECONDS = 3.0
 """The time limit of the row LSTM trained for the maps when the page has not trained one."""
+IMPULSE_NOTE = ("With salt-and-pepper noise the networks keep every pixel that is not an impulse as it is, so there "
+                "a map holds the pixel alone: pick a black or white dot.")
 CAPTION = ("The row LSTM estimates a pixel from three rows only, so it can neither average down its column nor "
            "borrow from alike patches elsewhere; the 2-D LSTM can draw on the whole image and BM3D on every "
            "alike block in its window, which is why both remove more of the noise.")
@@ -101,6 +103,7 @@ def show_influence(scope: str, scenario: Scenario, clean: np.ndarray, noisy: np.
                             key=charts[2], on_select="rerun", selection_mode="points", config={"displayModeBar": False})
     columns[2].caption(f"BM3D: the {BM3D_BLOCK}×{BM3D_BLOCK} block at the pixel is denoised together with the "
                        f"alike blocks it finds in the {BM3D_SEARCH_WINDOW}×{BM3D_SEARCH_WINDOW} window around it.")
-    st.caption(f"{CAPTION} Colour: the size of the gradient of the pixel's output with respect to each input "
+    note = f" {IMPULSE_NOTE}" if scenario.noise_kind == "salt-pepper" else ""
+    st.caption(f"{CAPTION}{note} Colour: the size of the gradient of the pixel's output with respect to each input "
                f"pixel, on a log scale over four powers of ten; uncoloured pixels have no influence at all. Models: "
                f"{row_source}; the bundled 2-D LSTM weights. Click a map or move the sliders to pick the pixel.")

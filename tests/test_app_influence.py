@@ -13,7 +13,7 @@ def chart_titles(at) -> list[str]:
     return [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
 
 
-@pytest.mark.parametrize("key", ["gray-gaussian", "color-gaussian"])
+@pytest.mark.parametrize("key", ["gray-gaussian", "gray-salt-pepper", "color-gaussian"])
 def test_picking_a_pixel_shows_the_three_maps(key):
     at = open_page(started_app(), key)
     upload(at, key, png_bytes())
@@ -30,6 +30,7 @@ def test_picking_a_pixel_shows_the_three_maps(key):
     row_chart = json.loads(at.get("plotly_chart")[0].proto.spec)
     pixel = next(t for t in row_chart["data"] if t.get("name") == "pixel")
     assert (pixel["y"], pixel["x"]) == ([5], [40])
+    assert ("pick a black or white dot" in captions) == (key == "gray-salt-pepper")
 
 
 def test_the_row_map_uses_the_row_lstm_the_page_trained():
