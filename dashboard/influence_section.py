@@ -42,15 +42,28 @@ def _quick_row_lstm(key: tuple, _scenario: Scenario, _noise: NoiseModel, _clean:
 
 
 def _row_lstm(scope: str, scenario: Scenario, noise: NoiseModel, clean: np.ndarray, seed: int):
-    """(model, what it is): the row LSTM this page trained last, else one trained here for a few seconds."""
+    """(model, what it is, a key naming its weights): the row LSTM this page trained last, else one
+    trained here for a few seconds."""
     outcome = st.session_state.get(f"{scope}:outcome")
     settings = outcome.settings if outcome is not None else {}
     if outcome is not None and outcome.action == "trained" and settings.get("model", {}).get("architecture") == "row":
-        return load_checkpoint(outcome.weights).model, f"the row LSTM this page trained on {outcome.image}"
+        return (load_checkpoint(outcome.weights).model, f"the row LSTM this page trained on {outcome.image}",
+                hashlib.sha1(outcome.weights).hexdigest())
     key = (scenario.key, hashlib.sha1(clean.tobytes()).hexdigest(), clean.shape, noise.name, seed)
     return (_quick_row_lstm(key, scenario, noise, clean, seed),
             f"a row LSTM trained here for {QUICK_ROW_SECONDS:g} s on this noisy image (the notebook's preset, "
-            "cut short; train one above to see yours)")
+            "cut short; train one above to see yours)", key)
+
+
+def _remembered_map(scope: str, role: str, model_key, model, noisy: np.ndarray, pixel: tuple[int, int],
+                    sigma: float) -> np.ndarray:
+    """`influence_map`, kept in the session for the last model (`model_key` names it), image and
+    pixel of each `role`, so that a rerun for another widget does not pay the backward pass again."""
+    memory = st.session_state.setdefault(f"{scope}:influence_maps", {})
+    key = (model_key, hashlib.sha1(noisy.tobytes()).hexdigest(), pixel, sigma)
+    if memory.get(role, (None,))[0] != key:
+        memory[role] = (key, influence_map(model, noisy, pixel, sigma))
+    return memory[role][1]
 
 
 def _take_clicked_pixel(scope: str, charts: list[str]) -> None:
@@ -82,11 +95,11 @@ def show_influence(scope: str, scenario: Scenario, clean: np.ndarray, noisy: np.
     pixel = (int(row), int(column))
     pick_every = max(1, max(height, width) // 64)
 
-    row_model, row_source = _row_lstm(scope, scenario, noise, clean, seed)
+    row_model, row_source, row_weights = _row_lstm(scope, scenario, noise, clean, seed)
     bundled = bundled_checkpoint(scope)
-    maps = [("Row LSTM", influence_map(row_model, noisy, pixel, noise.sigma))]
+    maps = [("Row LSTM", _remembered_map(scope, "row", row_weights, row_model, noisy, pixel, noise.sigma))]
     if bundled is not None:
-        maps.append(("2-D LSTM", influence_map(bundled.model, noisy, pixel, noise.sigma)))
+        maps.append(("2-D LSTM", _remembered_map(scope, "2-D", "bundled", bundled.model, noisy, pixel, noise.sigma)))
     columns = st.columns(3)
     for place, chart, (title, influence) in zip(columns, charts, maps):
         found = reach(influence, pixel)
