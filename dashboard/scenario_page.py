@@ -19,6 +19,7 @@ from denoiser.scenarios import get_scenario
 from denoiser.training.experiment import MAX_SIDE, reference_and_noisy_input, split_pixels, starting_model
 
 from .bundled_models import bundled_checkpoint
+from .influence_section import show_influence
 from .outcome import make_outcome
 from .results import show_outcome
 from .training_progress import TrainingRun, collect_interrupted_training, train_with_progress
@@ -57,6 +58,7 @@ def render_scenario_page(scenario_key: str) -> None:
         clean, noisy = reference_and_noisy_input(clean, noise, seed)  # a camera's reference is its noiseless photo
         show_images([clean, noisy], ["Reference (the camera without noise)" if scenario.noise_kind == "camera"
                                      else "Clean", f"Noisy · PSNR {psnr(clean, noisy):.2f} dB"])
+        show_influence(scope, scenario, clean, noisy, noise, seed)
 
         st.subheader("3 · Model and training")
         choice = choose_training(scope, scenario, bundled, seed)

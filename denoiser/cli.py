@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit_level.add_argument("--density", type=DENSITY, help="salt-and-pepper fraction of pixels (default: the scenario's, 0.1)")
     _camera_flags(fit)
     fit.add_argument("--preset", default="notebook", choices=list(PRESETS),
-                     help="notebook: the row LSTM from scratch with the notebook's settings; quick: the bundled weights "
+                     help="notebook: the row LSTM from scratch with the notebook's settings; row-best: the same row "
+                          "LSTM trained to its best on the validation pixels in 120 s; quick: the bundled weights "
                           "fine-tuned; scratch: the 2-D LSTM from scratch")
     fit.add_argument("--architecture", choices=["row", "renet"], help="the network (default: the preset's)")
     fit.add_argument("--epochs", type=COUNT, help="passes over the training pixels (default: the preset's)")

@@ -56,7 +56,24 @@ def test_presets_pick_their_network_and_training(bundled_gray):
     scratch = make_experiment(GRAY, noise, "scratch", bundled_gray.config, architecture="row", epochs=3, seed=7)
     assert scratch.model.architecture == "row" and (scratch.training.epochs, scratch.seed) == (3, 7)
     assert make_experiment(GRAY, noise, "notebook", None, time_limit=0).training.time_budget is None
-    assert set(PRESETS) == {"quick", "notebook", "scratch"}
+    assert set(PRESETS) == {"quick", "notebook", "row-best", "scratch"}
+
+
+def test_row_best_trains_the_notebook_network_on_fresh_noise_for_its_two_minutes():
+    noise = GaussianNoise(100.0)
+    notebook, best = (make_experiment(GRAY, noise, preset, None) for preset in ("notebook", "row-best"))
+    assert best.model == notebook.model  # the same row LSTM; only the training differs
+    training = best.training
+    assert training.sample == "row" and training.fresh_noise and training.cosine and not notebook.training.fresh_noise
+    assert (training.batch_size, training.learning_rate, training.time_budget) == (16, 3e-3, 120.0)
+
+
+def test_a_short_row_best_run_learns_and_checks_every_tenth_epoch():
+    clean = np.ascontiguousarray(sample_photo("camera", 1)[96:160, 192:256])
+    experiment = make_experiment(GRAY, GaussianNoise(100.0), "row-best", None, epochs=60, time_limit=0, threads=1)
+    result = run_experiment(experiment, clean)
+    assert [p.epoch for p in result.training.history] == [10, 20, 30, 40, 50, 60]
+    assert result.scores["test"].gain > 1.5  # 420 steps of 16 rows: +2.4 dB
 
 
 @pytest.mark.parametrize("changes, message", [({"preset": "keras"}, "preset"), ({"epochs": 0}, "Epochs"),

@@ -1,6 +1,6 @@
 """The per-image presets as data (no torch here, so the command line checks a choice at once):
 the network each trains, and whether it starts from the bundled weights. Their training settings
-are `denoiser.training.loops.QUICK`, `notebook_preset` and `SCRATCH`."""
+are `denoiser.training.loops.QUICK`, `notebook_preset`, `ROW_BEST` and `SCRATCH`."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ class Preset:
     """Sweep blocks of the 2-D LSTM it trains from scratch; None keeps the bundled design's."""
 
     def training(self, scenario: Scenario) -> TrainConfig:
-        from denoiser.training.loops import QUICK, SCRATCH, notebook_preset
+        from denoiser.training.loops import QUICK, ROW_BEST, SCRATCH, notebook_preset
 
-        return {"quick": QUICK, "notebook": notebook_preset(scenario), "scratch": SCRATCH}[self.key]
+        return {"quick": QUICK, "notebook": notebook_preset(scenario), "row-best": ROW_BEST, "scratch": SCRATCH}[self.key]
 
     def check(self, architecture: str, bundled_architecture: str | None) -> None:
         """Refuse a network that this preset cannot start: fine-tuning keeps the bundled one."""
@@ -39,6 +39,7 @@ class Preset:
 PRESETS = {p.key: p for p in (
     Preset("quick", "Quick: bundled weights, fine-tuned", "renet", True),
     Preset("notebook", "Original notebook: row LSTM from scratch", "row", False),
+    Preset("row-best", "Row LSTM trained to its best in 120 s", "row", False),
     Preset("scratch", "2-D LSTM from scratch", "renet", False, depth=1),  # one block: twice the steps in the time
 )}
 
