@@ -9,7 +9,6 @@ from dataclasses import asdict
 
 import streamlit as st
 
-import dashboard.bundled_models  # noqa: F401  (one torch thread per run, as on every page that runs a model)
 from dashboard import figures
 from dashboard.widgets import sample_image
 from denoiser.errors import DenoiserError

@@ -92,7 +92,7 @@ def test_the_home_page_draws_without_torch_or_the_baselines():
 def test_the_home_picture_is_what_the_bundled_weights_give():
     """The Home page shows a stored picture (no torch at first view); after new weights,
     `python scripts/home_picture.py` writes it again."""
-    from app_pages.home import PICTURE, make_picture
+    from dashboard.home_picture import PICTURE, make_picture
     from denoiser.images import load_image
 
     stored, expected = load_image(PICTURE, channels=1), make_picture()
@@ -298,7 +298,7 @@ def upload_downscaled_photo(app: AppTest) -> np.ndarray:
 
 
 def test_full_size_noise_level_scales_the_choice_by_the_estimates():
-    from app_pages.your_photo import full_size_sigma
+    from dashboard.photo_results import full_size_sigma
 
     assert full_size_sigma(6.0, 5.0, 20.0) == pytest.approx(24.0)  # chosen 20% above the estimate: so at full size
     assert full_size_sigma(3.0, 0.0, 12.0) == 12.0  # nothing to scale from
