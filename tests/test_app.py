@@ -275,6 +275,50 @@ def test_your_photo_page_denoises_an_upload(app):
     assert "Removed: photo" in charts and "Removed noise: standard deviation" in charts  # map and histogram
 
 
+def test_your_photo_page_takes_the_kind_of_photo_from_the_upload(app):
+    """A color file is denoised in color unless the visitor picks gray; a gray file stays gray."""
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("color.png", png_bytes("coffee", gray=False), "image/png"))
+    app.run()
+    assert app.radio(key="your-photo:kind").value == "color-gaussian"
+    app.button(key="your-photo:denoise").click().run()
+    assert app.session_state["your-photo:outcome"].denoised.shape == (48, 48, 3)
+    app.radio(key="your-photo:kind").set_value("gray-gaussian").run()  # the visitor may still choose gray
+    assert any("converted from color to gray" in c.value for c in app.caption)
+    app.file_uploader(key="your-photo:upload").set_value(("gray.png", png_bytes("camera", gray=True), "image/png"))
+    app.run()
+    assert app.radio(key="your-photo:kind").value == "gray-gaussian" and not app.exception
+
+
+def test_your_photo_page_says_when_its_result_is_out_of_date(app):
+    """A result made with other settings than those shown says so, until Denoise makes it anew."""
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("color.png", png_bytes("coffee", gray=False), "image/png"))
+    app.run()
+    app.radio(key="your-photo:kind").set_value("gray-gaussian").run()
+    app.button(key="your-photo:denoise").click().run()
+    assert not app.warning
+    app.radio(key="your-photo:kind").set_value("color-gaussian").run()
+    assert "Out of date" in app.warning[0].value and "now ask for color, grainy" in app.warning[0].value
+    app.button(key="your-photo:denoise").click().run()
+    assert not app.warning and app.session_state["your-photo:outcome"].kind == "color-gaussian"
+    slider = next(s for s in app.slider if s.key.startswith("your-photo:sigma:"))
+    slider.set_value(slider.value + 5).run()
+    assert "Out of date" in app.warning[0].value
+
+
+def test_your_photo_page_says_when_a_photo_looks_clean(app):
+    """A clean JPEG (the chelsea photo) reads as sigma under 1: the page says what that means."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(sample_photo("chelsea", 3)[:160, :160] * 255).astype(np.uint8)).save(buffer, "JPEG")
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("chelsea.jpg", buffer.getvalue(), "image/jpeg"))
+    app.run()
+    assert any("looks clean" in i.value and "0..255 scale" in i.value for i in app.info)
+    upload_downscaled_photo(app)  # grain of sigma 15
+    assert not any("looks clean" in i.value for i in app.info)
+
+
 def upload_png(app: AppTest, pixels: np.ndarray, name: str) -> None:
     """Upload a uint8 (H, W) array as a PNG on the Your photo page."""
     buffer = io.BytesIO()
