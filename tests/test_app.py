@@ -249,6 +249,30 @@ def test_baselines_run_beside_the_lstm(app):
 
 
 @needs_weights
+def test_denoise_now_after_training_keeps_both_results_and_the_baselines(app):
+    """The bundled result replaces a trained one on the same noisy image and says so; the trained
+    result stays in the table beside it, with the baselines already run (the button agrees)."""
+    train_one_epoch(app, "gray-gaussian", "variance", 900)
+    trained = app.session_state["gray-gaussian:outcome"]
+    app.multiselect(key="gray-gaussian:baselines").set_value(["median"]).run()
+    app.button(key="gray-gaussian:run-baselines").click().run(timeout=TIMEOUT)
+    app.button(key="gray-gaussian:bundled").click().run(timeout=TIMEOUT)
+    assert not app.exception
+    outcome = app.session_state["gray-gaussian:outcome"]
+    assert outcome.action == "bundled" and outcome.beside.action == "trained"
+    assert any("replaced the one of LSTM (trained here)" in i.value for i in app.info)
+    table = app.dataframe[-1].value
+    assert list(table["method"]) == ["Noisy input", "LSTM (bundled weights)", "LSTM (trained here), earlier",
+                                     "Median 3×3"]
+    assert table["PSNR (dB)"].iloc[2] == pytest.approx(trained.scores["all"].denoised_psnr, abs=0.005)
+    assert app.button(key="gray-gaussian:run-baselines").label == "Baselines up to date"
+    app.number_input(key="gray-gaussian:seed").set_value(1).run()  # another noisy image: nothing carried over
+    app.button(key="gray-gaussian:bundled").click().run(timeout=TIMEOUT)
+    assert app.session_state["gray-gaussian:outcome"].beside is None
+    assert app.button(key="gray-gaussian:run-baselines").label == "Run 1 baseline(s)"
+
+
+@needs_weights
 def test_no_page_writes_the_docstrings_under_its_constants(app):
     """Streamlit's "magic" writes a page script's bare strings; .streamlit/config.toml turns it off."""
     import ast
