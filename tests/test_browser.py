@@ -219,6 +219,28 @@ def test_home_links_every_page(server, page, shots):
 
 
 @needs_weights
+def test_no_page_requests_another_host(server, page):
+    """The lab works offline: every request of every page, with results drawn, goes to the server
+    itself (a ":material/...:" page icon made the browser fetch it from fonts.gstatic.com)."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(server)
+    page.get_by_test_id("stImage").nth(2).wait_for()
+    wait_until_idle(page)
+    page.goto(f"{server}/gray-gaussian")
+    page.get_by_role("button", name="Denoise now with the bundled weights").click()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=TRAINING)
+    wait_until_idle(page)
+    for path in ("your-photo", "benchmark"):
+        page.goto(f"{server}/{path}")
+        page.get_by_test_id("stHeading").first.wait_for()
+        wait_until_idle(page)
+    page.wait_for_timeout(1000)
+    assert any("/media/" in url for url in requested)  # the page icon, served by the lab
+    assert [url for url in requested if not url.startswith(server)] == []
+
+
+@needs_weights
 def test_your_photo_page_denoises_an_upload(server, page, shots, tmp_path):
     page.goto(f"{server}/your-photo")
     page.locator("input[type=file]").first.set_input_files(str(png_upload(tmp_path, "camera", sigma=15)))
