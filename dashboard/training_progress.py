@@ -113,13 +113,16 @@ def train_with_progress(run: TrainingRun, model, config: TrainConfig) -> Outcome
     scope = run.scope
     holder, slots = st.empty(), training_slots()
     from_bundled = bool(run.settings.get("from_bundled_weights"))
+    starting = copy.deepcopy(model.state_dict())
     try:
         with slot_in_line(scope, holder, 0.0 if from_bundled else MIN_SHARE, config.time_budget) as ticket:
             shared = fair_config(config, ticket)
-            if shared is None:
-                result = _keep_starting_weights(run, model, holder, ticket)
-            else:
+            if shared is not None:
                 result = _train_in_slot(run, model, shared, holder, ticket)
+            if shared is None or ticket.cut_to == 0:  # no time to train, or none left once others joined
+                model.load_state_dict(starting)  # a few steps score below the starting weights
+                run.history.clear()
+                result = _keep_starting_weights(run, model, holder, ticket)
     except DenoiserError as error:
         holder.error(str(error))
         return None

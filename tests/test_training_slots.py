@@ -375,6 +375,29 @@ def test_a_page_whose_training_is_shortened_says_so_in_one_line(page_slots):
                     "training again when nobody is waiting gives the full run."]
 
 
+def test_a_training_cut_to_nothing_once_others_join_gives_the_bundled_result(page_slots):
+    """A run from the bundled weights that had started when a long line formed behind it: its
+    share falls to 0, and its result is the bundled model's, as its one line says (a few steps of
+    fine-tuning, scored as the best so far, had given less)."""
+    from denoiser.inference.tiled import denoise
+    from denoiser.models.bundled import load_pretrained
+
+    page_slots.serve_within = 20
+    app = started_app()
+    open_page(app, "gray-gaussian")
+    app.number_input(key="gray-gaussian:epochs").set_value(500).run()
+    line = []
+    threading.Timer(2.0, lambda: line.extend(page_slots._join(min_share=0) for _ in range(8))).start()
+    app.button(key="gray-gaussian:train").click().run(timeout=TIMEOUT)
+    for ticket in line:
+        page_slots._leave(ticket)
+    outcome = app.session_state["gray-gaussian:outcome"]
+    assert outcome.settings["shortened_to_seconds"] == 0 and outcome.history == []
+    assert any(i.value.startswith("Not fine-tuned") for i in app.info)
+    expected = denoise(load_pretrained("gray-gaussian").model, outcome.noisy, outcome.sigma)
+    np.testing.assert_allclose(outcome.denoised, expected, atol=1e-6)
+
+
 def test_a_page_left_no_time_to_train_gives_the_bundled_result_and_says_so(page_slots):
     app, outcome, said = train_behind_another_visitor(page_slots, serve_within=0.5)
     assert outcome.history == [] and outcome.stopped and outcome.settings["shortened_to_seconds"] == 0
