@@ -14,11 +14,12 @@ share plans for `margin` seconds less, kept in hand for turns slower than the po
 loaded machine, browsers drawing results on the same cores). The visitors ahead take turns,
 `capacity` at a time, and each turn costs its training plus an overhead (the last check in the
 slot, then the result's scores and drawing), so a training may run for
-`(serve_within - margin) / turns - overhead` seconds (`fair_share`), counted from when it started. The overhead is learned from the turns that ran, so the share fits the machine and its
-load. A share under `MIN_SHARE` is not worth its overhead: a run that may keep its starting weights
-(fine-tuning the bundled ones) then gets none, any other gets `MIN_SHARE`. A running training checks
-its share through `Ticket.expired` after every step, so it is cut short as soon as a visitor joins
-behind it; with nobody waiting only the time cap holds.
+`(serve_within - margin) / turns - overhead` seconds (`fair_share`), counted from when it started.
+The overhead is learned from the turns that ran, so the share fits the machine and its load. A
+share under `MIN_SHARE` is not worth its overhead: a run that may keep its starting weights
+(fine-tuning the bundled ones) then gets none, any other gets `MIN_SHARE`. A running training
+checks its share through `Ticket.expired` after every step, so it is cut short as soon as a
+visitor joins behind it; with nobody waiting only the time cap holds.
 
 Settings, from the environment when the server starts:
 - `LAB_MAX_TRAININGS`: trainings at once (default: one per usable core);
@@ -48,8 +49,9 @@ DEFAULT_TIME_CAP = 180.0
 DEFAULT_MAX_WAITING = 50
 DEFAULT_SERVE_WITHIN = 60.0
 DEFAULT_MARGIN = 15.0
-"""Planning for 60 s, ten visitors in Chromium on two loaded cores waited up to 80 s; planning for
-45 s, at most 57 s (docs/RELIABILITY.md, "Load")."""
+"""Planned for the whole 60 s, the last of ten visitors in Chromium on two loaded cores was served
+late or just in time; 15 s in hand absorbs turns slower than the learned overhead
+(docs/RELIABILITY.md, "Load", has the runs)."""
 FIRST_OVERHEAD = 6.0
 """Seconds a turn is assumed to cost beyond its training until turns have run: the last check in
 the slot, then the result's scores and drawing."""

@@ -43,6 +43,8 @@ def sample_image(name: str, channels: int, max_side: int | None) -> np.ndarray:
 
 
 class Upload(NamedTuple):
+    """An uploaded file, decoded."""
+
     image: np.ndarray
     name: str
     identity: str
