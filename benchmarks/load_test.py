@@ -117,6 +117,12 @@ def uptime() -> str:
     return "load average: " + ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
+def first_traceback(log: str, lines: int = 40) -> str | None:
+    """The server log's first traceback (up to `lines` lines), to tell what went wrong; None when none."""
+    start = log.find("Traceback")
+    return None if start < 0 else "\n".join(log[start:].splitlines()[:lines])
+
+
 def write_upload(folder: Path, side: int) -> Path:
     crop = sample_photo("camera", 1)[60:60 + side, 190:190 + side]
     path = folder / f"camera-{side}.png"
@@ -270,6 +276,7 @@ def main(argv=None) -> int:
         "server_rss_before_trainings_mb": memory["rss_before_trainings_mb"],
         "server_rss_max_sampled_mb": round(max(memory["rss_samples_mb"], default=float("nan")), 1),
         "server_alive_after": alive, "server_tracebacks": server_log.count("Traceback"),
+        "first_server_traceback": first_traceback(server_log),
         "wall_seconds": round(wall, 1), "load_before": load_before, "load_after": load_after,
         "settings": {"upload": f"{args.side}x{args.side} gray PNG", "preset": "Quick",
                      "epochs": args.epochs or "the page's default", "pages": args.pages,

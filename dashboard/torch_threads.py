@@ -17,6 +17,7 @@ def use_torch_threads() -> None:
     page imports it, and a torch already imported is set directly (a thread started afterwards,
     as every Streamlit run is, gets that count)."""
     os.environ["OMP_NUM_THREADS"] = str(TORCH_THREADS)
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.get_num_threads() != TORCH_THREADS:
+    if "torch" in sys.modules:
+        import torch  # waits for an import under way in another session's run: it was half-initialised
+
         torch.set_num_threads(TORCH_THREADS)

@@ -88,6 +88,20 @@ def test_the_home_page_draws_without_torch_or_the_baselines():
     assert result.stdout.strip() == "[]"
 
 
+def test_the_thread_count_is_set_while_another_session_imports_torch():
+    """Every run of the entry point sets torch's thread count; a session's first run while another
+    session's page is importing torch met a half-initialised module ("partially initialized
+    module 'torch' has no attribute 'get_num_threads'", six of ten visitors in the load test)."""
+    code = ("import sys, threading; from dashboard.torch_threads import use_torch_threads\n"
+            "importing = threading.Thread(target=lambda: __import__('torch')); importing.start()\n"
+            "while importing.is_alive(): use_torch_threads()\n"
+            "use_torch_threads(); import torch; print(torch.get_num_threads())")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(ENTRY).parent, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
+
+
 @needs_weights
 def test_the_home_picture_is_what_the_bundled_weights_give():
     """The Home page shows a stored picture (no torch at first view); after new weights,
