@@ -280,7 +280,7 @@ def main(argv=None) -> int:
         "wall_seconds": round(wall, 1), "load_before": load_before, "load_after": load_after,
         "settings": {"upload": f"{args.side}x{args.side} gray PNG", "preset": "Quick",
                      "epochs": args.epochs or "the page's default", "pages": args.pages,
-                     "max_trainings": slots.capacity, "serve_within_s": slots.serve_within,
+                     "max_trainings": slots.capacity, "serve_within_s": slots.serve_within, "serve_margin_s": slots.margin,
                      "time_cap_s": slots.time_cap, "torch_threads_per_training": 1},
         "machine": {**machine(), "platform": platform.platform()},
         "sessions_detail": records,
