@@ -9,7 +9,6 @@ from dataclasses import asdict
 
 import streamlit as st
 
-import dashboard.bundled_models  # noqa: F401  (one torch thread per run, as on every page that runs a model)
 from dashboard import figures
 from dashboard.widgets import sample_image
 from denoiser.errors import DenoiserError
@@ -71,14 +70,15 @@ def render() -> None:
         level = {"density": left.slider("Density", 0.01, 0.9, step=0.01, key=f"{SCOPE}:density")}
     else:
         level = {"sigma": float(left.slider("Sigma (0..255 scale)", 1, 50, key=f"{SCOPE}:sigma"))}
-    seed = int(left.number_input("Seed", 0, 2 ** 31 - 1, key=f"{SCOPE}:seed"))
-    names = middle.multiselect("Photos (held out)", list(photos), key=f"{SCOPE}:images:{key}")
     side = middle.select_slider("Largest side (pixels)", [64, 128, 256, 512], key=f"{SCOPE}:side",
                                 help="Smaller is faster; BM3D and non-local means grow with the pixel count.")
+    seed = int(right.number_input("Seed", 0, 2 ** 31 - 1, key=f"{SCOPE}:seed"))
+    # the lists take the page's width: in a third of it their chips were cut ("co…")
+    names = st.multiselect("Photos (held out)", list(photos), key=f"{SCOPE}:images:{key}")
     choices = list(dict.fromkeys([*default_methods(key), *REFERENCE_METHODS, *available_baselines()]))
-    methods = right.multiselect("Methods", choices, format_func=method_title, key=f"{SCOPE}:methods:{key}")
+    methods = st.multiselect("Methods", choices, format_func=method_title, key=f"{SCOPE}:methods:{key}")
     if not BASELINES["bm3d"].available:
-        right.caption(NOT_HOSTED)
+        st.caption(NOT_HOSTED)
     if st.button("Run benchmark", type="primary", key=f"{SCOPE}:run", disabled=not (names and methods)):
         bar = st.progress(0.0, text="Starting…")
         started = time.perf_counter()

@@ -1,38 +1,20 @@
 """Home: what the lab does, a held-out photo noisy and denoised, and a link to every page.
 
-The picture is stored (`home_picture.png`, written by `python scripts/home_picture.py`), so the
-first view after a server start neither imports torch nor runs a model; tests/test_app.py checks
-that it is still what the bundled weights give.
+The picture is stored (`dashboard/home_picture.py` says how it is made), so the first view after a
+server start neither imports torch nor runs a model.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import streamlit as st
 
+from dashboard.home_picture import DEMO_SIGMA, PICTURE
 from dashboard.widgets import show_images
 from denoiser.images import load_image
 from denoiser.scenarios import SCENARIOS
 
-PICTURE = Path(__file__).resolve().with_name("home_picture.png")
-DEMO_SIGMA = 20.0
 CAPTIONS = ["Clean (held-out photo)", f"Noisy, sigma {DEMO_SIGMA:g}", "Denoised by the bundled LSTM"]
-
-
-def make_picture() -> np.ndarray:
-    """A 256-pixel crop of the held-out camera photo, with Gaussian noise of sigma 20 (seed 0), and
-    denoised by the bundled gray model: the three side by side, as `PICTURE` stores them."""
-    from denoiser.inference.tiled import denoise
-    from denoiser.models.bundled import load_pretrained
-    from denoiser.noise import GaussianNoise
-    from denoiser.samples import sample_photo
-
-    clean = sample_photo("camera", 1)[60:316, 130:386]
-    noise = GaussianNoise(DEMO_SIGMA ** 2)
-    noisy = noise.apply(clean, np.random.default_rng(0))
-    return np.concatenate([clean, noisy, denoise(load_pretrained("gray-gaussian").model, noisy, noise.sigma)], axis=1)
 
 
 @st.cache_data(show_spinner=False)

@@ -7,20 +7,29 @@ fit the page can then be done again at its full size.
 from __future__ import annotations
 
 import copy
-import math
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
 
 from dashboard import figures
-from dashboard.bundled_models import TORCH_THREADS, bundled_checkpoint
+from dashboard.bundled_models import bundled_checkpoint
+from dashboard.photo_results import (
+    PHOTO_KINDS,
+    FullSizeResult,
+    PhotoResult,
+    adaptation_verdict,
+    clean_photo_line,
+    full_size_sigma,
+    kind_for_upload,
+    out_of_date_line,
+)
+from dashboard.torch_threads import TORCH_THREADS
 from dashboard.training_progress import slot_in_line
 from dashboard.training_slots import training_slots
-from dashboard.widgets import UPLOAD_TYPES, decode_upload, sample_image, show_images
+from dashboard.widgets import Upload, conversion_note, sample_image, show_images, upload_image
 from denoiser.errors import DenoiserError
-from denoiser.images import downscale, encode_png
+from denoiser.images import convert_channels, downscale, encode_png
 from denoiser.inference.tiled import denoise_ensemble
 from denoiser.noise import GaussianNoise
 from denoiser.noise.level import estimate_sigma
@@ -35,82 +44,31 @@ FULL_SIZE_MAX_PIXELS = 16_000_000
 on a small server. The command line has no such limit."""
 SAMPLE_SIGMA = 20.0
 """The grain added to the held-out sample photo, for visitors without a photo at hand."""
-PHOTO_KINDS = {"gray-gaussian": "Gray, grainy", "color-gaussian": "Color, grainy",
-               "gray-salt-pepper": "Gray, white and black specks"}
-"""The bundled model for each kind of photo (a scenario key)."""
+UPLOAD, SAMPLE = "Upload", f"A held-out sample with simulated grain (sigma {SAMPLE_SIGMA:g})"
 
 
-@dataclass
-class PhotoResult:
-    """The page's last result, kept in session_state to draw again after a rerun or a page switch."""
-
-    photo: np.ndarray
-    """The photo as denoised: downscaled to at most `MAX_PHOTO_SIDE` a side."""
-    denoised: np.ndarray
-    label: str
-    identity: str
-    """Which photo: the upload's file id or the sample's name (a full-size result is for this photo only)."""
-    kind: str
-    """The scenario key of the bundled model that ran."""
-    sigma: float
-    views: int
-    """1, or 8 for a self-ensemble of flips and rotations."""
-    seconds: float
-    adaptation: str = ""
-    """The adaptation's verdict; empty when the bundled weights ran as they are."""
-    estimates: tuple[float, float] = field(init=False)
-    """Noise estimates of the photo and of the result, computed once."""
-
-    def __post_init__(self) -> None:
-        self.estimates = (estimate_sigma(self.photo), estimate_sigma(self.denoised))
-
-    def summary(self) -> str:
-        views = f" (self-ensemble of {self.views})" if self.views > 1 else ""
-        return (f"{self.label}, {PHOTO_KINDS[self.kind].lower()}, denoised at sigma {self.sigma:.1f}{views}."
-                + (f" {self.adaptation}" if self.adaptation else ""))
+def choose_upload() -> Upload | None:
+    """The upload as the file has it; a new file sets the kind of photo to match it (color for a color file)."""
+    upload = upload_image(SCOPE, None, "Upload a photo (PNG, JPEG, TIFF or WebP)",
+                          f"Choose a photo. Photos larger than {MAX_PHOTO_SIDE} pixels a side are downscaled.")
+    if upload is not None and st.session_state.get(f"{SCOPE}:kind-of-upload") != upload.identity:
+        st.session_state[f"{SCOPE}:kind"] = kind_for_upload(upload.image.shape[-1], st.session_state.get(f"{SCOPE}:kind"))
+        st.session_state[f"{SCOPE}:kind-of-upload"] = upload.identity
+    return upload
 
 
-@dataclass
-class FullSizeResult:
-    """The result again on the original of a downscaled photo, ready to download."""
-
-    request: tuple
-    """The photo and settings it was made for: a new result asks anew."""
-    png: bytes
-    sigma: float
-    seconds: float
-    note: str = ""
-
-
-def full_size_sigma(chosen: float, page_estimate: float, full_estimate: float) -> float:
-    """The noise level for the original of a downscaled photo: the one chosen on the page, scaled as
-    the estimate grows from the page's photo to the original; the original's own estimate when the
-    page's photo reads as noise-free (no ratio to keep); 0 stays 0 (no noise level: impulses)."""
-    if chosen == 0:
-        return 0.0
-    return chosen * full_estimate / page_estimate if page_estimate >= 0.5 else full_estimate
-
-
-def choose_photo(channels: int) -> tuple[np.ndarray, str, str] | None:
-    """An upload or the held-out sample with grain, at full size: (photo, label, identity); None when none."""
-    source = st.radio("Photo", ["Upload", f"A held-out sample with simulated grain (sigma {SAMPLE_SIGMA:g})"],
-                      key=f"{SCOPE}:source", horizontal=True)
-    if source != "Upload":
+def photo_for(kind: str, upload: Upload | None) -> tuple[np.ndarray, str, str]:
+    """The photo for the kind's model, at full size: (photo, label, identity), from the upload or
+    the held-out sample with grain."""
+    channels = get_scenario(kind).channels
+    if upload is None:
         name = COLOR_BENCHMARK_PHOTOS[1] if channels == 3 else BENCHMARK_PHOTOS[2]
         grainy = GaussianNoise(SAMPLE_SIGMA ** 2).apply(sample_image(name, channels, None), np.random.default_rng(0))
         return grainy, f"{name} + grain", name
-    upload = st.file_uploader("Upload a photo (PNG, JPEG, TIFF or WebP)", type=UPLOAD_TYPES, key=f"{SCOPE}:upload")
-    if upload is None:
-        st.info(f"Choose a photo. Photos larger than {MAX_PHOTO_SIDE} pixels a side are downscaled.")
-        return None
-    try:
-        full, note = decode_upload(SCOPE, upload, channels)
-    except DenoiserError as error:
-        st.error(f"Could not use {upload.name}: {error}")
-        return None
+    note = conversion_note(upload.image.shape[-1], channels)
     if note:
         st.caption(f"{upload.name}: {note}.")
-    return full, upload.name, upload.file_id
+    return convert_channels(upload.image, channels), upload.name, upload.identity
 
 
 def choose_sigma(kind: str, photo: np.ndarray, identity: str) -> float:
@@ -121,8 +79,14 @@ def choose_sigma(kind: str, photo: np.ndarray, identity: str) -> float:
     if cached not in st.session_state:
         st.session_state[cached] = estimate_sigma(photo)
     estimated = st.session_state[cached]
-    return st.slider(f"Noise level sigma (estimated {estimated:.1f})", 0.0, 60.0, round(estimated, 1), 0.5,
-                     key=f"{SCOPE}:sigma:{identity}:{kind}")
+    sigma = st.slider(f"Noise level sigma (estimated {estimated:.1f})", 0.0, 60.0, round(estimated, 1), 0.5,
+                      key=f"{SCOPE}:sigma:{identity}:{kind}",
+                      help="The standard deviation of the noise on the 0..255 scale, as the model should remove it; "
+                           "it starts at the level read from the photo's flattest patches.")
+    clean_line = clean_photo_line(estimated)
+    if clean_line:
+        st.info(clean_line)
+    return sigma
 
 
 def adapt_with_progress(bundled_model, photo: np.ndarray, sigma: float, views: int):
@@ -156,20 +120,6 @@ def adapt_with_progress(bundled_model, photo: np.ndarray, sigma: float, views: i
         return None
     holder.empty()
     return result, adaptation_verdict(result, ticket.cut_to, training_slots().time_cap)
-
-
-def adaptation_verdict(result, cut_to: float | None = None, time_cap: float = math.inf) -> str:
-    """One line on an adaptation: kept or not, the estimated error before and after, the steps, and
-    why it stopped early when the server cut it (`cut_to`: the seconds it was allowed)."""
-    verdict = ("Adapted to this photo" if result.kept else
-               "Adaptation did not lower the estimated error, so the bundled weights were kept")
-    line = f"{verdict} (estimated MSE {result.loss_before:.1f} → {result.loss_after:.1f}, {len(result.history)} steps)."
-    if cut_to is not None and cut_to >= time_cap:
-        line += f" Stopped at the time cap of {time_cap:g} s per training on this shared server."
-    elif cut_to is not None:
-        line += (f" Shortened to {cut_to:.0f} s because other visitors were waiting for a slot; "
-                 "adapting again when nobody is waiting gives the full run.")
-    return line
 
 
 def show_result(result: PhotoResult) -> None:
@@ -235,17 +185,18 @@ def render() -> None:
     st.title("Your photo")
     st.caption("A real photo has no clean original: the bundled model denoises it at a noise level "
                "estimated from the photo, which you can adjust.")
+    source = st.radio("Photo", [UPLOAD, SAMPLE], key=f"{SCOPE}:source", horizontal=True)
+    upload = choose_upload() if source == UPLOAD else None
     kind = st.radio("Kind of photo", list(PHOTO_KINDS), format_func=PHOTO_KINDS.get, key=f"{SCOPE}:kind",
-                    horizontal=True)
-    scenario = get_scenario(kind)
+                    horizontal=True, help="Which bundled model denoises it. An upload starts as what the file "
+                                          "holds (color or gray); a color photo may be denoised as gray.")
     bundled = bundled_checkpoint(kind)
     if bundled is None:
-        st.warning(f"No bundled weights for {scenario.title} yet.")
+        st.warning(f"No bundled weights for {get_scenario(kind).title} yet.")
         return
-    chosen = choose_photo(scenario.channels)
-    if chosen is None:
+    if source == UPLOAD and upload is None:
         return
-    full, label, identity = chosen
+    full, label, identity = photo_for(kind, upload)
     photo = downscale(full, MAX_PHOTO_SIDE)
     if photo.shape != full.shape:
         st.info(f"Downscaled from {full.shape[1]}×{full.shape[0]} to {photo.shape[1]}×{photo.shape[0]} pixels.")
@@ -270,11 +221,14 @@ def render() -> None:
             st.session_state[f"{SCOPE}:outcome"] = PhotoResult(photo, adapted.denoised, label, identity, kind, sigma,
                                                                views, adapted.seconds, verdict)
     result = st.session_state.get(f"{SCOPE}:outcome")
-    if result is None:
+    if result is None or result.identity != identity:  # no result yet for this photo
         show_images([photo], [label])
         return
+    out_of_date = out_of_date_line(result, kind, sigma, views)
+    if out_of_date:
+        st.warning(out_of_date)
     show_result(result)
-    if full.shape != photo.shape and (result.identity, result.kind) == (identity, kind):  # this photo's result
+    if full.shape != photo.shape and not out_of_date:
         full_size_download(bundled.model, full, result)
 
 

@@ -1,15 +1,15 @@
 """Load test: many visitors training at once against one `streamlit run` server, in real Chromium.
 
 Starts the app on a free local port, opens `--sessions` browser sessions (one context each, so
-each is its own Streamlit session), uploads a crop of the camera photo in each, sets the epochs of
-the Quick preset, waits until every session is ready and then presses Train in all of them at
-once. It reports how many reached a result, the time from the click to the result (the slowest is
+each is its own Streamlit session), uploads a crop of the camera photo in each on Gray · Gaussian,
+keeps the page's defaults (the Quick preset), waits until every session is ready and then presses
+Train in all of them at once. It reports how many reached a result, the time from the click to the result (the slowest is
 what the last visitor in line waits), the places in line and the forecasts the pages showed, which
 trainings were shortened because others waited, the server's peak memory (VmHWM of the server
 process) and the machine's load average before and after, and writes them to `--json` (default
 docs/load_test.json).
 
-    python benchmarks/load_test.py                          # 10 sessions, 256x256 upload, Quick preset, 6 epochs
+    python benchmarks/load_test.py                          # 10 sessions, 256x256 upload, the page's defaults
     LAB_MAX_TRAININGS=1 python benchmarks/load_test.py      # the server's slot settings (dashboard/training_slots.py)
 
 The server and the browser are stopped however the run ends.
@@ -46,13 +46,16 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 PAGES = ("gray-gaussian", "gray-salt-pepper", "color-gaussian")
+"""Pages `--pages` may name; sessions cycle over those named."""
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--side", type=int, default=256, help="the uploaded image is side x side pixels")
-    parser.add_argument("--epochs", type=int, default=6, help="epochs of the Quick preset")
+    parser.add_argument("--pages", nargs="+", choices=PAGES, default=["gray-gaussian"],
+                        help="scenario pages the sessions cycle over")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs instead of the page's default")
     parser.add_argument("--timeout", type=float, default=600, help="seconds a session may take for its result")
     parser.add_argument("--json", default=str(ROOT / "docs" / "load_test.json"))
     return parser.parse_args(argv)
@@ -114,6 +117,12 @@ def uptime() -> str:
     return "load average: " + ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
+def first_traceback(log: str, lines: int = 40) -> str | None:
+    """The server log's first traceback (up to `lines` lines), to tell what went wrong; None when none."""
+    start = log.find("Traceback")
+    return None if start < 0 else "\n".join(log[start:].splitlines()[:lines])
+
+
 def write_upload(folder: Path, side: int) -> Path:
     crop = sample_photo("camera", 1)[60:60 + side, 190:190 + side]
     path = folder / f"camera-{side}.png"
@@ -126,12 +135,18 @@ async def wait_until_idle(page, timeout_ms: float) -> None:
     await page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=timeout_ms)
 
 
-async def session(number: int, browser, url: str, upload: Path, epochs: int, ready: list, go: asyncio.Event,
-                  timeout: float) -> dict:
-    """One visitor: open a scenario page, upload, set the epochs, then (with everyone) Train."""
-    key = PAGES[number % len(PAGES)]
+async def metric(page, label: str) -> float:
+    """The number in a metric tile ("PSNR denoised": 28.31 dB)."""
+    tile = page.get_by_test_id("stMetric").filter(has_text=label).first
+    return float(re.search(r"-?\d+(\.\d+)?", await tile.get_by_test_id("stMetricValue").inner_text()).group())
+
+
+async def session(number: int, browser, url: str, upload: Path, pages: list[str], epochs: int | None, ready: list,
+                  go: asyncio.Event, timeout: float) -> dict:
+    """One visitor: open a scenario page, upload (and set the epochs if told), then (with everyone) Train."""
+    key = pages[number % len(pages)]
     record = {"session": number, "page": key, "done": False, "seconds": None, "max_place": 0,
-              "first_forecast_seconds": None, "shortened_to_seconds": None, "error": None}
+              "first_forecast_seconds": None, "shortened_to_seconds": None, "gain_db": None, "error": None}
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
     page.set_default_timeout(timeout * 1000)
@@ -142,10 +157,11 @@ async def session(number: int, browser, url: str, upload: Path, epochs: int, rea
         await page.locator("input[type=file]").first.set_input_files(str(upload))
         await page.get_by_text("Noisy · PSNR").wait_for()
         await wait_until_idle(page, timeout * 1000)
-        epochs_field = page.get_by_label("Epochs", exact=True)
-        await epochs_field.fill(str(epochs))
-        await epochs_field.press("Enter")
-        await wait_until_idle(page, timeout * 1000)
+        if epochs is not None:
+            epochs_field = page.get_by_label("Epochs", exact=True)
+            await epochs_field.fill(str(epochs))
+            await epochs_field.press("Enter")
+            await wait_until_idle(page, timeout * 1000)
         ready.append(number)
         say(f"session {number} ready on /{key}")
         await go.wait()
@@ -171,6 +187,7 @@ async def session(number: int, browser, url: str, upload: Path, epochs: int, rea
                 raise RuntimeError(await page.get_by_test_id("stException").first.inner_text())
             await page.wait_for_timeout(250)
         record["seconds"] = round(time.perf_counter() - started, 2)
+        record["gain_db"] = round(await metric(page, "PSNR denoised") - await metric(page, "PSNR noisy"), 2)
         shortened = page.get_by_text(re.compile(r"Training shortened to \d+ s|Not fine-tuned: other visitors"))
         if await shortened.count():
             found = re.search(r"shortened to (\d+) s", await shortened.first.inner_text())
@@ -205,7 +222,7 @@ async def drive(url: str, upload: Path, args, pid: int) -> tuple[list[dict], dic
         try:
             ready, go, stop = [], asyncio.Event(), asyncio.Event()
             sampler = asyncio.create_task(sample_memory(stop))
-            tasks = [asyncio.create_task(session(i, browser, url, upload, args.epochs, ready, go, args.timeout))
+            tasks = [asyncio.create_task(session(i, browser, url, upload, args.pages, args.epochs, ready, go, args.timeout))
                      for i in range(args.sessions)]
             while len(ready) < args.sessions:
                 await asyncio.sleep(0.2)
@@ -254,13 +271,16 @@ def main(argv=None) -> int:
         "sessions_shown_a_place_in_line": sum(r["max_place"] > 0 for r in records),
         "largest_place_in_line_shown": max((r["max_place"] for r in records), default=0),
         "sessions_shortened": sum(r["shortened_to_seconds"] is not None for r in records),
+        "smallest_gain_db": min((r["gain_db"] for r in done), default=None),
         "server_peak_memory_mb": round(peak, 1), "server_peak_before_trainings_mb": memory["peak_before_trainings_mb"],
         "server_rss_before_trainings_mb": memory["rss_before_trainings_mb"],
         "server_rss_max_sampled_mb": round(max(memory["rss_samples_mb"], default=float("nan")), 1),
         "server_alive_after": alive, "server_tracebacks": server_log.count("Traceback"),
+        "first_server_traceback": first_traceback(server_log),
         "wall_seconds": round(wall, 1), "load_before": load_before, "load_after": load_after,
-        "settings": {"upload": f"{args.side}x{args.side} gray PNG", "preset": "Quick", "epochs": args.epochs,
-                     "pages": list(PAGES), "max_trainings": slots.capacity, "serve_within_s": slots.serve_within,
+        "settings": {"upload": f"{args.side}x{args.side} gray PNG", "preset": "Quick",
+                     "epochs": args.epochs or "the page's default", "pages": args.pages,
+                     "max_trainings": slots.capacity, "serve_within_s": slots.serve_within, "serve_margin_s": slots.margin,
                      "time_cap_s": slots.time_cap, "torch_threads_per_training": 1},
         "machine": {**machine(), "platform": platform.platform()},
         "sessions_detail": records,

@@ -16,11 +16,16 @@ from .outcome import Outcome
 
 
 def comparison_rows(outcome: Outcome, chosen: list[str]) -> list[dict]:
-    """Noisy input, the LSTM, and each chosen baseline that has run: method, PSNR, SSIM, seconds."""
+    """Noisy input, the LSTM (and its earlier result of the other kind on this image), and each
+    chosen baseline that has run: method, PSNR, SSIM, seconds."""
     everything = outcome.scores["all"]
     rows = [{"method": "Noisy input", "psnr": everything.noisy_psnr, "ssim": everything.noisy_ssim, "seconds": 0.0},
             {"method": outcome.method, "psnr": everything.denoised_psnr, "ssim": everything.denoised_ssim,
              "seconds": outcome.seconds, "highlight": True}]
+    if outcome.beside is not None:
+        earlier = outcome.beside.scores["all"]
+        rows.append({"method": f"{outcome.beside.method}, earlier", "psnr": earlier.denoised_psnr,
+                     "ssim": earlier.denoised_ssim, "seconds": outcome.beside.seconds})
     return rows + [{"method": BASELINES[key].title, **outcome.baselines[key]} for key in chosen if key in outcome.baselines]
 
 

@@ -1,24 +1,15 @@
-"""What every session shares in the one server process: the bundled models, loaded once, the
-pace of a training step, timed once per design and image size, and torch's thread count.
-
-Importing this module sets torch to one intra-op thread: visitors share the process, and two
-threads on two busy cores ran many times slower than one (docs/DASHBOARD.md, "Choices worth knowing").
-Every page that runs a model imports it.
-"""
+"""What every session shares in the one server process: the bundled models, loaded once, and the
+pace of a training step, timed once per design and image size."""
 
 from __future__ import annotations
 
 import threading
 
 import streamlit as st
-import torch
 
 from denoiser.models.bundled import load_pretrained, pretrained_path
 from denoiser.models.checkpoint import Checkpoint
 from denoiser.training.experiment import Experiment, Pace, measure_pace
-
-TORCH_THREADS = 1
-torch.set_num_threads(TORCH_THREADS)
 
 _timing_one_at_a_time = threading.Lock()
 

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from denoiser.training.loops import Progress
 
 TRAIN_COLOR, VALIDATION_COLOR, ACCENT = "#2f6fdf", "#e4572e", "#17a398"
+SLIDER_END_ROOM = 20
+"""Pixels left free at each end of a comparison's slider: its end labels ("100%") are centred on
+the end ticks and were clipped at the figure's edge."""
 
 
 def _image_layout(figure: go.Figure, height: int, width: int) -> go.Figure:
@@ -79,7 +82,7 @@ def comparison_figure(before: np.ndarray, after: np.ndarray, before_label: str =
         trace.visible = visible
     figure.update_layout(
         shapes=boundary_line(edges[start]),
-        sliders=[dict(active=start, steps=steps, pad=dict(t=10), currentvalue=dict(
+        sliders=[dict(active=start, steps=steps, pad=dict(t=10, l=SLIDER_END_ROOM, r=SLIDER_END_ROOM), currentvalue=dict(
             prefix=f"{before_label} left of the line, {after_label} right · boundary at "))],
         title=dict(text=f"{before_label} | {after_label}: drag the slider; zoom with the mouse", font=dict(size=14)))
     return _image_layout(figure, height, width)

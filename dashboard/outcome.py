@@ -6,8 +6,8 @@ Kept in `st.session_state` per page, so it survives reruns and page switches; no
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, MutableMapping
 
 import numpy as np
 
@@ -40,6 +40,8 @@ class Outcome:
     stopped: bool = False
     baselines: dict[str, dict] = field(default_factory=dict)
     out_of_time: bool = False
+    beside: Outcome | None = None
+    """The other kind of result (trained or bundled) on the same noisy image, kept to compare with this one."""
 
     @property
     def method(self) -> str:
@@ -82,3 +84,28 @@ def make_outcome(action: str, clean: np.ndarray, noisy: np.ndarray, denoised: np
     return Outcome(action, image, noise.name, noise.sigma, clean, noisy, denoised,
                    score_splits(clean, noisy, denoised, masks), seconds, weights, settings,
                    list(history), best_epoch, stopped, out_of_time=out_of_time)
+
+
+def same_input(first: Outcome, second: Outcome) -> bool:
+    """Both denoised the same noisy image of the same clean one (image, noise and seed alike)."""
+    return (first.image, first.noise) == (second.image, second.noise) and np.array_equal(first.noisy, second.noisy) \
+        and np.array_equal(first.clean, second.clean)
+
+
+def keep_beside(new: Outcome, previous: Outcome | None) -> Outcome:
+    """`new`, keeping what still holds from the result it replaces on the same noisy image: the
+    classical baselines' scores (they depend on the noisy image alone) and the result of the other
+    kind, so a trained and a bundled result stay side by side."""
+    if previous is None or not same_input(new, previous):
+        return new
+    new.baselines = previous.baselines
+    earlier = previous if previous.action != new.action else previous.beside
+    new.beside = None if earlier is None else replace(earlier, beside=None)  # one result beside, not a chain
+    return new
+
+
+def store_outcome(state: MutableMapping, scope: str, outcome: Outcome) -> Outcome:
+    """Make `outcome` the page's result (in `state`, the session's), kept beside the one it replaces."""
+    key = f"{scope}:outcome"
+    state[key] = keep_beside(outcome, state.get(key))
+    return state[key]

@@ -18,6 +18,8 @@ from .widgets import show_images
 def show_outcome(scope: str, outcome: Outcome) -> None:
     """Metric tiles, the images, comparison, residual and error maps, histogram, split table, downloads."""
     (st.warning if outcome.stopped else st.success)(outcome.summary())
+    if outcome.beside is not None:
+        st.info(replaced_line(outcome))
     everything, test = outcome.scores["all"], outcome.scores.get("test")
     tiles = st.columns(5)
     tiles[0].metric("PSNR noisy", f"{everything.noisy_psnr:.2f} dB", help="Noisy input against the clean image")
@@ -65,3 +67,11 @@ def show_outcome(scope: str, outcome: Outcome) -> None:
                                  key=f"{scope}:download-weights", on_click="ignore", width="stretch")
     downloads[2].download_button("Metrics (JSON)", json.dumps(outcome.metrics(), indent=2), f"{scope}-metrics.json",
                                  "application/json", key=f"{scope}:download-metrics", on_click="ignore", width="stretch")
+
+
+def replaced_line(outcome: Outcome) -> str:
+    """What the result replaced on the same noisy image, and where the earlier one still is."""
+    earlier, now = outcome.beside, outcome
+    return (f"This result ({now.method}, PSNR {now.scores['all'].denoised_psnr:.2f} dB) replaced the one of "
+            f"{earlier.method} (PSNR {earlier.scores['all'].denoised_psnr:.2f} dB) on the same noisy image; "
+            "both are in the table of step 5.")

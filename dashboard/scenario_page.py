@@ -20,7 +20,7 @@ from denoiser.training.experiment import MAX_SIDE, reference_and_noisy_input, sp
 
 from .bundled_models import bundled_checkpoint
 from .influence_section import show_influence
-from .outcome import make_outcome
+from .outcome import make_outcome, store_outcome
 from .results import show_outcome
 from .training_progress import TrainingRun, collect_interrupted_training, train_with_progress
 from .training_settings import choose_training, show_cost
@@ -79,10 +79,10 @@ def render_scenario_page(scenario_key: str) -> None:
             started = time.perf_counter()
             with st.spinner("Denoising with the bundled weights…"):
                 denoised = denoise(bundled.model, noisy, noise.sigma)
-            st.session_state[f"{scope}:outcome"] = make_outcome(
+            store_outcome(st.session_state, scope, make_outcome(
                 "bundled", clean, noisy, denoised, masks, time.perf_counter() - started,
                 pretrained_path(scope).read_bytes(), image=label, noise=noise,
-                settings={"image": label, "noise": noise.name, "weights": "bundled", "seed": seed})
+                settings={"image": label, "noise": noise.name, "weights": "bundled", "seed": seed}))
 
     outcome = st.session_state.get(f"{scope}:outcome")
     st.subheader("4 · Results")

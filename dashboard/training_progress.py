@@ -27,7 +27,7 @@ from denoiser.training.loops import ImageTrainingResult, Progress, TrainConfig, 
 from denoiser.training.splits import SplitMasks
 
 from . import figures
-from .outcome import Outcome, make_outcome
+from .outcome import Outcome, make_outcome, store_outcome
 from .training_slots import MIN_SHARE, Place, Ticket, training_slots
 
 
@@ -68,7 +68,7 @@ def collect_interrupted_training(scope: str) -> None:
     run = st.session_state.pop(f"{scope}:training", None)
     if run is not None:
         with st.spinner("Keeping the best model so far…"):
-            st.session_state[f"{scope}:outcome"] = run.interrupted_outcome()
+            store_outcome(st.session_state, scope, run.interrupted_outcome())
 
 
 @contextlib.contextmanager
@@ -113,13 +113,16 @@ def train_with_progress(run: TrainingRun, model, config: TrainConfig) -> Outcome
     scope = run.scope
     holder, slots = st.empty(), training_slots()
     from_bundled = bool(run.settings.get("from_bundled_weights"))
+    starting = copy.deepcopy(model.state_dict())
     try:
         with slot_in_line(scope, holder, 0.0 if from_bundled else MIN_SHARE, config.time_budget) as ticket:
             shared = fair_config(config, ticket)
-            if shared is None:
-                result = _keep_starting_weights(run, model, holder, ticket)
-            else:
+            if shared is not None:
                 result = _train_in_slot(run, model, shared, holder, ticket)
+            if shared is None or ticket.cut_to == 0:  # no time to train, or none left once others joined
+                model.load_state_dict(starting)  # a few steps score below the starting weights
+                run.history.clear()
+                result = _keep_starting_weights(run, model, holder, ticket)
     except DenoiserError as error:
         holder.error(str(error))
         return None
@@ -133,7 +136,7 @@ def train_with_progress(run: TrainingRun, model, config: TrainConfig) -> Outcome
         outcome.settings["stopped_by"] = f"time cap of {slots.time_cap:g} s"
     elif cut_to is not None:
         outcome.settings["shortened_to_seconds"] = round(cut_to, 1)
-    st.session_state[f"{scope}:outcome"] = outcome
+    outcome = store_outcome(st.session_state, scope, outcome)
     st.session_state.pop(f"{scope}:training", None)
     if capped:
         holder.warning(f"Training stopped at the time cap of {slots.time_cap:g} s per training on this shared "

@@ -15,7 +15,8 @@ from denoiser.training.loops import TrainConfig
 from denoiser.training.presets import NOTEBOOK_EPOCHS, PRESETS
 from denoiser.training.splits import PixelSplit
 
-from .bundled_models import TORCH_THREADS, training_pace
+from .bundled_models import training_pace
+from .torch_threads import TORCH_THREADS
 
 QUICK_PRESET, NOTEBOOK_PRESET, SCRATCH_PRESET = "quick", "notebook", "scratch"
 ARCHITECTURES = {"renet": "2-D LSTM (ReNet row + column sweeps)", "row": "Row LSTM (the original notebook)"}

@@ -8,7 +8,7 @@ these widgets, and its first view should not wait for torch.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import streamlit as st
@@ -42,19 +42,50 @@ def sample_image(name: str, channels: int, max_side: int | None) -> np.ndarray:
     return downscale(sample_photo(name, channels), max_side)
 
 
-def decode_upload(scope: str, upload, channels: int) -> tuple[np.ndarray, str]:
-    """The upload as an image with `channels`, decoded once per file and kept in this session only,
-    with a note when its channels were converted."""
+class Upload(NamedTuple):
+    """An uploaded file, decoded."""
+
+    image: np.ndarray
+    name: str
+    identity: str
+    """The file's id in this session: a new file, even of the same name, is a new photo."""
+    note: str
+    """How its channels were converted for the page; empty when they were not."""
+
+
+def conversion_note(file_channels: int, channels: int) -> str:
+    """What became of a file's channels on a page that works in `channels`; empty when nothing did."""
+    if file_channels == channels:
+        return ""
+    return "converted from color to gray" if channels == 1 else "gray, replicated to three channels"
+
+
+def decode_upload(scope: str, upload, channels: int | None) -> tuple[np.ndarray, str]:
+    """The upload as an image with `channels` (None: the file's own) and its conversion note,
+    decoded once per file and kept in this session only."""
     cache_key = f"{scope}:upload-image"
     cached = st.session_state.get(cache_key)
     if cached is None or cached[0] != (upload.file_id, channels):
         raw = load_image(upload.getvalue())
-        note = ""
-        if raw.shape[-1] != channels:
-            note = "converted from color to gray" if channels == 1 else "gray, replicated to three channels"
-        cached = ((upload.file_id, channels), convert_channels(raw, channels), note)
+        wanted = channels or raw.shape[-1]
+        cached = ((upload.file_id, channels), convert_channels(raw, wanted), conversion_note(raw.shape[-1], wanted))
         st.session_state[cache_key] = cached
     return cached[1], cached[2]
+
+
+def upload_image(scope: str, channels: int | None, prompt: str, waiting: str) -> Upload | None:
+    """The page's uploader and its file, decoded with `channels` (None: the file's own); None with
+    `waiting` shown while there is no file, or with one error line for a file that cannot be used."""
+    upload = st.file_uploader(prompt, type=UPLOAD_TYPES, key=f"{scope}:upload")
+    if upload is None:
+        st.info(waiting)
+        return None
+    try:
+        image, note = decode_upload(scope, upload, channels)
+    except DenoiserError as error:
+        st.error(f"Could not use {upload.name}: {error}")
+        return None
+    return Upload(image, upload.name, upload.file_id, note)
 
 
 def choose_image(scope: str, channels: int, default_sample: str, max_side: int | None) -> tuple[np.ndarray, str] | None:
@@ -69,16 +100,12 @@ def choose_image(scope: str, channels: int, default_sample: str, max_side: int |
         full = sample_photo(name, channels)
         image, label, note = sample_image(name, channels, max_side), name, ""
     else:
-        upload = st.file_uploader("Upload an image (PNG, JPEG, TIFF or WebP)", type=UPLOAD_TYPES, key=f"{scope}:upload")
+        upload = upload_image(scope, channels, "Upload an image (PNG, JPEG, TIFF or WebP)",
+                              "Choose an image file to continue.")
         if upload is None:
-            st.info("Choose an image file to continue.")
             return None
-        try:
-            full, note = decode_upload(scope, upload, channels)
-        except DenoiserError as error:
-            st.error(f"Could not use {upload.name}: {error}")
-            return None
-        image, label = downscale(full, max_side), upload.name
+        full, label, note = upload.image, upload.name, upload.note
+        image = downscale(full, max_side)
     if note:
         st.caption(f"{label}: {note}.")
     if image.shape != full.shape:

@@ -1,4 +1,4 @@
-"""Write the Home page's stored picture (app_pages/home_picture.png): clean, noisy and denoised by
+"""Write the Home page's stored picture (dashboard/home_picture.png): clean, noisy and denoised by
 the bundled gray model, side by side. Rerun after the bundled weights change; tests/test_app.py
 fails until then.
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app_pages.home import PICTURE, make_picture  # noqa: E402
+from dashboard.home_picture import PICTURE, make_picture  # noqa: E402
 from denoiser.images import save_image  # noqa: E402
 
 if __name__ == "__main__":

@@ -88,11 +88,25 @@ def test_the_home_page_draws_without_torch_or_the_baselines():
     assert result.stdout.strip() == "[]"
 
 
+def test_the_thread_count_is_set_while_another_session_imports_torch():
+    """Every run of the entry point sets torch's thread count; a session's first run while another
+    session's page is importing torch met a half-initialised module ("partially initialized
+    module 'torch' has no attribute 'get_num_threads'", six of ten visitors in the load test)."""
+    code = ("import sys, threading; from dashboard.torch_threads import use_torch_threads\n"
+            "importing = threading.Thread(target=lambda: __import__('torch')); importing.start()\n"
+            "while importing.is_alive(): use_torch_threads()\n"
+            "use_torch_threads(); import torch; print(torch.get_num_threads())")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(ENTRY).parent, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
+
+
 @needs_weights
 def test_the_home_picture_is_what_the_bundled_weights_give():
     """The Home page shows a stored picture (no torch at first view); after new weights,
     `python scripts/home_picture.py` writes it again."""
-    from app_pages.home import PICTURE, make_picture
+    from dashboard.home_picture import PICTURE, make_picture
     from denoiser.images import load_image
 
     stored, expected = load_image(PICTURE, channels=1), make_picture()
@@ -283,6 +297,30 @@ def test_the_camera_page_compares_blind_baselines_at_the_estimated_sigma(app):
 
 
 @needs_weights
+def test_denoise_now_after_training_keeps_both_results_and_the_baselines(app):
+    """The bundled result replaces a trained one on the same noisy image and says so; the trained
+    result stays in the table beside it, with the baselines already run (the button agrees)."""
+    train_one_epoch(app, "gray-gaussian", "variance", 900)
+    trained = app.session_state["gray-gaussian:outcome"]
+    app.multiselect(key="gray-gaussian:baselines").set_value(["median"]).run()
+    app.button(key="gray-gaussian:run-baselines").click().run(timeout=TIMEOUT)
+    app.button(key="gray-gaussian:bundled").click().run(timeout=TIMEOUT)
+    assert not app.exception
+    outcome = app.session_state["gray-gaussian:outcome"]
+    assert outcome.action == "bundled" and outcome.beside.action == "trained"
+    assert any("replaced the one of LSTM (trained here)" in i.value for i in app.info)
+    table = app.dataframe[-1].value
+    assert list(table["method"]) == ["Noisy input", "LSTM (bundled weights)", "LSTM (trained here), earlier",
+                                     "Median 3×3"]
+    assert table["PSNR (dB)"].iloc[2] == pytest.approx(trained.scores["all"].denoised_psnr, abs=0.005)
+    assert app.button(key="gray-gaussian:run-baselines").label == "Baselines up to date"
+    app.number_input(key="gray-gaussian:seed").set_value(1).run()  # another noisy image: nothing carried over
+    app.button(key="gray-gaussian:bundled").click().run(timeout=TIMEOUT)
+    assert app.session_state["gray-gaussian:outcome"].beside is None
+    assert app.button(key="gray-gaussian:run-baselines").label == "Run 1 baseline(s)"
+
+
+@needs_weights
 def test_no_page_writes_the_docstrings_under_its_constants(app):
     """Streamlit's "magic" writes a page script's bare strings; .streamlit/config.toml turns it off."""
     import ast
@@ -309,6 +347,50 @@ def test_your_photo_page_denoises_an_upload(app):
     assert "Removed: photo" in charts and "Removed noise: standard deviation" in charts  # map and histogram
 
 
+def test_your_photo_page_takes_the_kind_of_photo_from_the_upload(app):
+    """A color file is denoised in color unless the visitor picks gray; a gray file stays gray."""
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("color.png", png_bytes("coffee", gray=False), "image/png"))
+    app.run()
+    assert app.radio(key="your-photo:kind").value == "color-gaussian"
+    app.button(key="your-photo:denoise").click().run()
+    assert app.session_state["your-photo:outcome"].denoised.shape == (48, 48, 3)
+    app.radio(key="your-photo:kind").set_value("gray-gaussian").run()  # the visitor may still choose gray
+    assert any("converted from color to gray" in c.value for c in app.caption)
+    app.file_uploader(key="your-photo:upload").set_value(("gray.png", png_bytes("camera", gray=True), "image/png"))
+    app.run()
+    assert app.radio(key="your-photo:kind").value == "gray-gaussian" and not app.exception
+
+
+def test_your_photo_page_says_when_its_result_is_out_of_date(app):
+    """A result made with other settings than those shown says so, until Denoise makes it anew."""
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("color.png", png_bytes("coffee", gray=False), "image/png"))
+    app.run()
+    app.radio(key="your-photo:kind").set_value("gray-gaussian").run()
+    app.button(key="your-photo:denoise").click().run()
+    assert not app.warning
+    app.radio(key="your-photo:kind").set_value("color-gaussian").run()
+    assert "Out of date" in app.warning[0].value and "now ask for color, grainy" in app.warning[0].value
+    app.button(key="your-photo:denoise").click().run()
+    assert not app.warning and app.session_state["your-photo:outcome"].kind == "color-gaussian"
+    slider = next(s for s in app.slider if s.key.startswith("your-photo:sigma:"))
+    slider.set_value(slider.value + 5).run()
+    assert "Out of date" in app.warning[0].value
+
+
+def test_your_photo_page_says_when_a_photo_looks_clean(app):
+    """A clean JPEG (the chelsea photo) reads as sigma under 1: the page says what that means."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(sample_photo("chelsea", 3)[:160, :160] * 255).astype(np.uint8)).save(buffer, "JPEG")
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("chelsea.jpg", buffer.getvalue(), "image/jpeg"))
+    app.run()
+    assert any("looks clean" in i.value and "0..255 scale" in i.value for i in app.info)
+    upload_downscaled_photo(app)  # grain of sigma 15
+    assert not any("looks clean" in i.value for i in app.info)
+
+
 def upload_png(app: AppTest, pixels: np.ndarray, name: str) -> None:
     """Upload a uint8 (H, W) array as a PNG on the Your photo page."""
     buffer = io.BytesIO()
@@ -332,7 +414,7 @@ def upload_downscaled_photo(app: AppTest) -> np.ndarray:
 
 
 def test_full_size_noise_level_scales_the_choice_by_the_estimates():
-    from app_pages.your_photo import full_size_sigma
+    from dashboard.photo_results import full_size_sigma
 
     assert full_size_sigma(6.0, 5.0, 20.0) == pytest.approx(24.0)  # chosen 20% above the estimate: so at full size
     assert full_size_sigma(3.0, 0.0, 12.0) == 12.0  # nothing to scale from

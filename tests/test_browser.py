@@ -219,6 +219,57 @@ def test_home_links_every_page(server, page, shots):
 
 
 @needs_weights
+def test_no_page_requests_another_host(server, page):
+    """The lab works offline: every request of every page, with results drawn, goes to the server
+    itself (a ":material/...:" page icon made the browser fetch it from fonts.gstatic.com)."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(server)
+    page.get_by_test_id("stImage").nth(2).wait_for()
+    wait_until_idle(page)
+    page.goto(f"{server}/gray-gaussian")
+    page.get_by_role("button", name="Denoise now with the bundled weights").click()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=TRAINING)
+    wait_until_idle(page)
+    for path in ("your-photo", "benchmark"):
+        page.goto(f"{server}/{path}")
+        page.get_by_test_id("stHeading").first.wait_for()
+        wait_until_idle(page)
+    page.wait_for_timeout(1000)
+    assert any("/media/" in url for url in requested)  # the page icon, served by the lab
+    assert [url for url in requested if not url.startswith(server)] == []
+
+
+@needs_weights
+def test_nothing_is_cut_at_an_edge(server, browser):
+    """On a 1000-pixel-wide window the before/after slider's labels ("100%" included) lie inside
+    their figure, and the Benchmark page's chips show their whole names (in a third of the page
+    they read "co…")."""
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/benchmark")
+        page.get_by_role("button", name="Run benchmark").wait_for()
+        wait_until_idle(page)
+        chips = page.locator("[data-testid=stMultiSelect] span[title]")
+        assert chips.count() >= 5
+        assert chips.evaluate_all("spans => spans.filter(s => s.scrollWidth > s.clientWidth).map(s => s.title)") == []
+        page.goto(f"{server}/gray-gaussian")
+        page.get_by_role("button", name="Denoise now with the bundled weights").click()
+        page.locator(".slider-label").last.wait_for(timeout=TRAINING)
+        wait_until_idle(page)
+        figure = page.locator(".js-plotly-plot").filter(has=page.locator(".slider-label")).first
+        box = figure.bounding_box()
+        labels = figure.locator(".slider-label").evaluate_all(
+            "labels => labels.map(l => [l.textContent, l.getBoundingClientRect().left, l.getBoundingClientRect().right])")
+        assert "100%" in [text for text, _, _ in labels]
+        assert all(box["x"] <= left and right <= box["x"] + box["width"] for _, left, right in labels), labels
+    finally:
+        context.close()
+
+
+@needs_weights
 def test_your_photo_page_denoises_an_upload(server, page, shots, tmp_path):
     page.goto(f"{server}/your-photo")
     page.locator("input[type=file]").first.set_input_files(str(png_upload(tmp_path, "camera", sigma=15)))

@@ -16,6 +16,7 @@ from denoiser.training.experiment import (
     estimate_cost,
     fit_record,
     make_experiment,
+    measure_pace,
     network_design,
     noisy_input,
     run_experiment,
@@ -112,6 +113,24 @@ def test_the_cost_counts_steps_and_checks_and_stops_at_the_time_limit():
     limited = estimate_cost(replace(experiment, training=replace(experiment.training, time_budget=10.0)),
                             (256, 256), Pace(step=0.01, check=0.2))
     assert limited.limited and limited.seconds == 10.0 and limited.steps < cost.steps
+
+
+def test_the_paced_step_is_the_step_a_quick_run_takes():
+    """The page's "about N s" rests on `measure_pace`: it times a step as the run trains it (in
+    bfloat16 where the CPU has it, twice as fast as float32 there; the float32 pace made the page
+    say half the steps a run then took). Timed in one process, before and after the run, against
+    the median step of the run, so a shared machine's load moves both alike."""
+    checkpoint = load_pretrained("gray-gaussian")
+    experiment = make_experiment(GRAY, GaussianNoise(400.0), "quick", checkpoint.config, time_limit=0, threads=1)
+    experiment = replace(experiment, training=replace(experiment.training, epochs=14, validate_every=14))
+    clean = sample_photo("camera", 1)[60:188, 190:318]
+    paces = [measure_pace(experiment, clean.shape, checkpoint.model).step]
+    times: list[tuple[int, float]] = []
+    run_experiment(experiment, clean, checkpoint.model, on_progress=lambda p: times.append((p.step, p.elapsed)))
+    paces.append(measure_pace(experiment, clean.shape, checkpoint.model).step)
+    steps = [later - earlier for (n, earlier), (m, later) in zip(times, times[1:]) if m == n + 1]
+    assert len(steps) >= 10
+    assert 1 / 1.5 < float(np.median(steps)) / float(np.mean(paces)) < 1.5
 
 
 def test_a_run_of_the_notebook_preset_learns_and_is_scored_per_split():

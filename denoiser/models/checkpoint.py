@@ -7,6 +7,7 @@ import io
 import os
 import pickle
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,10 @@ def read_payload(source: str | os.PathLike | bytes) -> dict:
     if not isinstance(source, (bytes, bytearray)) and not Path(source).is_file():
         raise DenoiserError(f"No such checkpoint: {source}")
     stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+    if not zipfile.is_zipfile(stream):  # torch.save writes a zip archive; a bare pickle is not ours
+        raise DenoiserError(f"{name} is not a denoiser checkpoint.")
+    if isinstance(stream, io.BytesIO):
+        stream.seek(0)  # is_zipfile read its end
     try:
         payload = torch.load(stream, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
