@@ -15,6 +15,7 @@ import streamlit as st
 from dashboard import figures
 from dashboard.bundled_models import bundled_checkpoint
 from dashboard.photo_results import (
+    MODEL_LINES,
     PHOTO_KINDS,
     FullSizeResult,
     PhotoResult,
@@ -190,6 +191,7 @@ def render() -> None:
     kind = st.radio("Kind of photo", list(PHOTO_KINDS), format_func=PHOTO_KINDS.get, key=f"{SCOPE}:kind",
                     horizontal=True, help="Which bundled model denoises it. An upload starts as what the file "
                                           "holds (color or gray); a color photo may be denoised as gray.")
+    st.caption(MODEL_LINES[kind])
     bundled = bundled_checkpoint(kind)
     if bundled is None:
         st.warning(f"No bundled weights for {get_scenario(kind).title} yet.")
@@ -212,6 +214,7 @@ def render() -> None:
         st.session_state[f"{SCOPE}:outcome"] = PhotoResult(photo, denoised, label, identity, kind, sigma, views,
                                                            time.perf_counter() - started)
     if adapt_column.button("Adapt to this photo", key=f"{SCOPE}:adapt", width="stretch",
+                           disabled=get_scenario(kind).blind,
                            help="Self-supervised training on this photo alone (Recorrupted-to-Recorrupted for "
                                 "Gaussian noise, blind-spot for impulses), from the bundled weights; kept only if "
                                 "an estimate of the error says it helps."):

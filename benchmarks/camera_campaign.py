@@ -39,8 +39,8 @@ def run_chunk(corpus: Path, minutes: float) -> None:
 def record_point(validation: Path) -> dict:
     from denoiser.models.checkpoint import load_checkpoint
 
-    stage = next(s.name for s in get_recipe("color-camera").stages if not _finished(CAMPAIGN / f"{s.name}.pt")) \
-        if not _finished(CAMPAIGN / f"{get_recipe('color-camera').model.name}.pt") else get_recipe("color-camera").model.name
+    started = [s.name for s in get_recipe("color-camera").stages if (CAMPAIGN / f"{s.name}.pt").is_file()]
+    stage = next((name for name in started if not _finished(CAMPAIGN / f"{name}.pt")), started[-1])  # the newest
     checkpoint = load_checkpoint(CAMPAIGN / f"{stage}.pt")
     crops = validation_crops(validation)
     point = {"stage": stage, "steps": checkpoint.metadata["steps"],
@@ -52,6 +52,44 @@ def record_point(validation: Path) -> dict:
     JSON.write_text(json.dumps(results, indent=2) + "\n")
     JSON.with_suffix(".md").write_text(render(results))
     return point
+
+
+def adopt_study_run(corpus: Path) -> Path:
+    """Start the campaign from the design study's `rgb-scratch` run, whose settings are stage camera-1's
+    (random start, patches 64, batch 8, rate 1e-3, seed 0, the same cosine length): its state becomes
+    the stage file, CPU time included, so the study's minutes count toward the recipe."""
+    from camera_design import STATES
+
+    from denoiser.models.checkpoint import load_checkpoint, read_payload, save_checkpoint
+    from denoiser.training.patches import image_files
+    from denoiser.training.recipe_runner import source_version, stage_file
+
+    stage = get_recipe("color-camera").stages[0]
+    study = read_payload(STATES / "rgb-scratch.pt")
+    training = {**study["training"], "cpu_seconds": round(study["metadata"]["cpu_minutes"] * 60, 1)}
+    recipe = {"name": "color-camera", "stage": stage.name, "stages": [stage.name], "settings": stage.settings(),
+              "smoke": False, **source_version(), "complete": False}
+    metadata = {"scenario": "color-camera", "data": str(corpus), "images": len(image_files(corpus)), "recipe": recipe,
+                "steps": training["step"], "cpu_seconds": training["cpu_seconds"],
+                "adopted_from": "benchmarks/camera_design.py rgb-scratch"}
+    target = stage_file(CAMPAIGN, stage.name)
+    save_checkpoint(target, load_checkpoint(STATES / "rgb-scratch.pt").model, metadata, extra={"training": training})
+    return target
+
+
+def bundle() -> Path:
+    """Copy the campaign's latest weights (no training state) to denoiser/weights/color-camera.pt, saying
+    in their metadata how far the campaign has come."""
+    from denoiser.models.bundled import pretrained_path
+    from denoiser.models.checkpoint import load_checkpoint, save_checkpoint
+
+    stage = get_recipe("color-camera").model
+    checkpoint = load_checkpoint(CAMPAIGN / f"{stage.name}.pt")
+    metadata = {key: value for key, value in checkpoint.metadata.items() if key != "ranks"}
+    metadata["campaign"] = {"steps": metadata["steps"], "of": stage.steps,
+                            "cpu_hours": round(metadata["cpu_seconds"] / 3600, 3), "state": "campaigns/color-camera"}
+    save_checkpoint(pretrained_path("color-camera"), checkpoint.model, metadata)
+    return pretrained_path("color-camera")
 
 
 def render(results: dict) -> str:
@@ -78,13 +116,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("validation", type=Path)
     parser.add_argument("--minutes", type=float, default=85.0, help="the chunk's length (at most 90)")
     parser.add_argument("--score-only", action="store_true", help="only add the validation point of the files as they are")
+    parser.add_argument("--adopt-study", action="store_true",
+                        help="first start the campaign from the design study's rgb-scratch run (once)")
+    parser.add_argument("--bundle", action="store_true",
+                        help="then copy the campaign's weights to denoiser/weights/color-camera.pt")
     args = parser.parse_args(argv)
     if not 0 < args.minutes <= 90:
         print("error: --minutes must lie between 0 and 90.", file=sys.stderr)
         return 2
+    if args.adopt_study:
+        print(f"started the campaign from the design study: {adopt_study_run(args.corpus)}")
     if not args.score_only:
         run_chunk(args.corpus, args.minutes)
     point = record_point(args.validation)
+    if args.bundle:
+        print(f"bundled {bundle()}")
     print(f"{point['stage']}: {point['steps']} steps, {point['cpu_hours']:.2f} CPU-hours, "
           f"validation {point['psnr']['mean']:.2f} dB")
     return 0

@@ -14,8 +14,21 @@ import numpy as np
 from denoiser.noise.level import estimate_sigma
 
 PHOTO_KINDS = {"gray-gaussian": "Gray, grainy", "color-gaussian": "Color, grainy",
-               "gray-salt-pepper": "Gray, white and black specks"}
+               "color-camera": "Color, from a camera", "gray-salt-pepper": "Gray, white and black specks"}
 """The bundled model for each kind of photo (a scenario key)."""
+DEFAULT_COLOR_KIND = "color-gaussian"
+"""What a color upload starts as. The camera model becomes the default once it beats the color Gaussian
+model on the benchmark set through the simulated camera (docs/CAMERA.md); it has not yet."""
+MODEL_LINES = {
+    "gray-gaussian": "The gray Gaussian model, at the noise level below (estimated from the photo).",
+    "color-gaussian": "The color Gaussian model, at the noise level below (estimated from the photo): the default for "
+                      "color photos, as the camera model has not yet beaten it on the benchmark set.",
+    "color-camera": "The camera model, blind (no noise level): trained on simulated camera noise (sensor shot and read "
+                    "noise, demosaicing, JPEG), not on real noisy/clean pairs; not yet the default, as it has not "
+                    "beaten the color Gaussian model on the benchmark set.",
+    "gray-salt-pepper": "The salt-and-pepper model: it finds the white and black specks itself and replaces only them.",
+}
+"""What the page says about the model it uses, and why."""
 
 
 @dataclass
@@ -53,17 +66,18 @@ class PhotoResult:
 
 
 def kind_for_upload(file_channels: int, current: str | None) -> str:
-    """The kind of photo a new upload starts as: color grainy for a color file; a gray file keeps a
-    gray kind already chosen (grainy or specks), else gray grainy."""
+    """The kind of photo a new upload starts as: a color file keeps a color kind already chosen, else
+    `DEFAULT_COLOR_KIND`; a gray file keeps a gray kind already chosen (grainy or specks), else gray grainy."""
     if file_channels == 3:
-        return "color-gaussian"
+        return current if current in PHOTO_KINDS and current.startswith("color-") else DEFAULT_COLOR_KIND
     return current if current in PHOTO_KINDS and current.startswith("gray-") else "gray-gaussian"
 
 
 def describe_settings(kind: str, sigma: float, views: int) -> str:
     """'color, grainy, denoised at sigma 12.0 (self-ensemble of 8)'."""
     ensemble = f" (self-ensemble of {views})" if views > 1 else ""
-    return f"{PHOTO_KINDS[kind].lower()}, denoised at sigma {sigma:.1f}{ensemble}"
+    level = "blind" if kind == "color-camera" else f"at sigma {sigma:.1f}"
+    return f"{PHOTO_KINDS[kind].lower()}, denoised {level}{ensemble}"
 
 
 def out_of_date_line(result: PhotoResult, kind: str, sigma: float, views: int) -> str:

@@ -128,7 +128,7 @@ COLOR_GAUSSIAN = Recipe("color-gaussian", (
 ), planes=3)
 
 COLOR_CAMERA = Recipe("color-camera", (
-    Stage("camera-1", RANDOM, (0, 1), 30000, 64, 8, 1e-3, "cpu", depth=2),
+    Stage("camera-1", RANDOM, (0, 1), 40000, 64, 8, 1e-3, "cpu", depth=2),
 ), planes=1)
 """One network over R, G and B together, blind, on the corpus through the simulated camera
 (`scenarios.CameraDraw`): its noise is the camera gain, 0 to 1. Trained in chunks (`--minutes`)."""
