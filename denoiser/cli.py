@@ -236,7 +236,7 @@ def run_train(args) -> None:
     out = Path(args.out)
     target = out / f"{scenario.key}.pt"
     files = image_files(args.data)
-    model, resume = _starting_model(args, scenario, target)  # a wrong start fails before any decoding
+    model, resume = _model_to_train(args, scenario, target)  # a wrong start fails before any decoding
     streamed = args.stream or world.size > 1
     images = PatchStream(tuple(files), scenario.channels, workers=args.workers) if streamed \
         else [load_image(path, scenario.channels) for path in files]
@@ -275,12 +275,12 @@ def _check_train_flags(args) -> None:
         raise DenoiserError("--specialize-below adds a specialist to a trained model: give it with --init.")
 
 
-def _starting_model(args, scenario, target: Path):
+def _model_to_train(args, scenario, target: Path):
     """The model to train and, with --resume, the training state saved beside its weights."""
     from dataclasses import replace
 
     from denoiser.models.checkpoint import load_checkpoint, read_payload
-    from denoiser.models.networks import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
+    from denoiser.training.start import Start, starting_model
 
     if args.resume:
         resume = read_payload(target).get("training") if target.is_file() else None
@@ -296,34 +296,14 @@ def _starting_model(args, scenario, target: Path):
         if changed:
             raise DenoiserError(f"--resume continues the model in {target} as it is: leave out {', '.join(changed)}.")
         return model, resume
-    if args.init:
-        start = load_checkpoint(args.init).model
-        if scenario.model.opponent_colors and start.config.channels == 1:
-            start = opponent_colors(start)  # a gray model starts the color one
-        size = {field: getattr(start.config, field)
-                for field in ("architecture", "hidden", "depth", "features", "specialist_below")}
-        if start.config != replace(scenario.model, **size):
-            raise DenoiserError(f"{args.init} holds a model for other inputs than {scenario.key} "
-                                "(channels, noise level or impulse mask); start from one of its own.")
-        if args.hidden or args.features or args.architecture:
-            raise DenoiserError("--init keeps its model's --hidden, --features and --architecture; "
-                                "only --depth can grow.")
-        if args.depth and args.depth != start.config.depth:
-            try:
-                start = deepen(start, args.depth)
-            except ValueError as error:
-                raise DenoiserError(f"--depth {args.depth} with --init: {error}") from None
-        if args.specialize_below is not None:
-            specialist = specialist_or_network(load_checkpoint(args.specialist_from).model) \
-                if args.specialist_from else None
-            try:
-                start = add_specialist(start, args.specialize_below, specialist)
-            except ValueError as error:
-                raise DenoiserError(f"--specialize-below {args.specialize_below:g}: {error}") from None
-        return start, None
+    if args.init and (args.hidden or args.features or args.architecture):
+        raise DenoiserError("--init keeps its model's --hidden, --features and --architecture; only --depth can grow.")
     overrides = {k: v for k, v in (("hidden", args.hidden), ("features", args.features),
-                                   ("depth", args.depth), ("architecture", args.architecture)) if v}
-    return build_model(replace(scenario.model, **overrides)), None
+                                   ("architecture", args.architecture)) if v}
+    start = Start(init=Path(args.init) if args.init else None, depth=args.depth,
+                  specialist_below=args.specialize_below,
+                  specialist_from=Path(args.specialist_from) if args.specialist_from else None)
+    return starting_model(replace(scenario.model, **overrides), start), None
 
 
 def run_fit(args) -> None:
