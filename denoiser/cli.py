@@ -98,11 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, help="torch threads per process (default: the node's cores, shared)")
     train.add_argument("--float32", action="store_true",
                        help="no mixed precision (by default float16 on GPUs, bfloat16 on CPUs with native support)")
-    train.add_argument("--specialize-below", type=float, metavar="SIGMA",
+    train.add_argument("--specialist-below", type=float, metavar="SIGMA",
                        help="with --init: add a low-noise specialist, a copy of the model for noise levels below SIGMA, "
                             "and train only the specialist, on those levels (the rest keeps the --init model)")
     train.add_argument("--specialist-from", metavar="CHECKPOINT",
-                       help="with --specialize-below: start the specialist from this checkpoint's specialist "
+                       help="with --specialist-below: start the specialist from this checkpoint's specialist "
                             "(or its network if it has none) instead of the --init model")
     train.add_argument("--balance-noise-levels", action="store_true",
                        help="weight each patch's error by 1 / (sigma^2 + 10^2) so low noise levels count as much as high ones")
@@ -267,12 +267,12 @@ def _check_train_flags(args) -> None:
                                ("--workers", args.workers, 0), ("--threads", args.threads, 1), ("--depth", args.depth, 1)):
         if value is not None and value < least:
             raise DenoiserError(f"{flag} must be at least {least}, not {value}.")
-    if args.specialist_from and args.specialize_below is None:
-        raise DenoiserError("--specialist-from starts the specialist that --specialize-below adds: give both.")
+    if args.specialist_from and args.specialist_below is None:
+        raise DenoiserError("--specialist-from starts the specialist that --specialist-below adds: give both.")
     if args.resume and (args.init or args.specialist_from):
         raise DenoiserError("--resume carries on from the checkpoint in --out; leave out --init and --specialist-from.")
-    if args.specialize_below is not None and not (args.init or args.resume):
-        raise DenoiserError("--specialize-below adds a specialist to a trained model: give it with --init.")
+    if args.specialist_below is not None and not (args.init or args.resume):
+        raise DenoiserError("--specialist-below adds a specialist to a trained model: give it with --init.")
 
 
 def _model_to_train(args, scenario, target: Path):
@@ -289,7 +289,7 @@ def _model_to_train(args, scenario, target: Path):
         model = load_checkpoint(target).model
         asked = {"hidden": ("hidden", args.hidden), "features": ("features", args.features),
                  "depth": ("depth", args.depth), "architecture": ("architecture", args.architecture),
-                 "specialize-below": ("specialist_below", args.specialize_below)}
+                 "specialist-below": ("specialist_below", args.specialist_below)}
         changed = [f"--{flag} {v:g} (it has {getattr(model.config, k):g})" if isinstance(v, float)
                    else f"--{flag} {v} (it has {getattr(model.config, k)})"
                    for flag, (k, v) in asked.items() if v and v != getattr(model.config, k)]
@@ -301,7 +301,7 @@ def _model_to_train(args, scenario, target: Path):
     overrides = {k: v for k, v in (("hidden", args.hidden), ("features", args.features),
                                    ("architecture", args.architecture)) if v}
     start = Start(init=Path(args.init) if args.init else None, depth=args.depth,
-                  specialist_below=args.specialize_below,
+                  specialist_below=args.specialist_below,
                   specialist_from=Path(args.specialist_from) if args.specialist_from else None)
     return starting_model(replace(scenario.model, **overrides), start), None
 

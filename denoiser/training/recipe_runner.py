@@ -215,7 +215,7 @@ def stage_start(stage: Stage, out: Path):
     def file(name: str | None) -> Path | None:
         return None if name in (None, RANDOM) else stage_file(out, name)
 
-    return Start(init=file(stage.start), depth=stage.depth, specialist_below=stage.specialize_below,
+    return Start(init=file(stage.start), depth=stage.depth, specialist_below=stage.specialist_below,
                  specialist_from=file(stage.specialist_from))
 
 
