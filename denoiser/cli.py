@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument("--out", help="folder for the training photos")
     corpus.add_argument("--validation", help="folder for the validation photos (never trained on)")
     corpus.add_argument("--benchmark", help="folder for the benchmark photos (never trained on or validated with)")
-    corpus.add_argument("--cache", help="folder for the packages and apt's lists (default: ~/.cache/denoiser/corpus)")
+    corpus.add_argument("--cache", help="folder for the downloaded packages (default: ~/.cache/denoiser/corpus)")
     corpus.add_argument("--manifest", help="the pinned packages and photos (default: the bundled manifest)")
     corpus.set_defaults(run=run_corpus)
 
