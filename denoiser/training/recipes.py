@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from denoiser.errors import DenoiserError
+from denoiser.errors import choose
 
 RANDOM = "random"
 """A stage's start when it begins from freshly initialised weights."""
@@ -138,10 +138,7 @@ GPU_MEGAPIXELS_PER_SECOND = 5.0
 
 
 def get_recipe(scenario: str) -> Recipe:
-    try:
-        return RECIPES[scenario]
-    except KeyError:
-        raise DenoiserError(f"No recipe for '{scenario}': choose one of {', '.join(RECIPES)}.") from None
+    return choose(RECIPES, scenario, "recipe")
 
 
 def plan(recipe: Recipe) -> list[tuple[Recipe, Stage]]:
