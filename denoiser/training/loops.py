@@ -316,8 +316,8 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
         if mixed and resume.get("scaler"):
             scaler.load_state_dict(resume["scaler"])
         rng.bit_generator.state = resume["rng"]
-    schedule = cosine_schedule(optimizer, lambda step: step / config.steps, first - 1)  # a longer resumed run
-    # decays from the rate it reached to 0 at its new end
+    # a resumed run carries on from the rate it reached, down to 0 at its (perhaps later) last step
+    schedule = cosine_schedule(optimizer, lambda step: step / config.steps, first - 1)
     if isinstance(images, PatchStream):  # a resumed stream draws new patches, not the first ones again
         batches = images.batches(micro_batch, config.patch_size, scenario.random_training_noise,
                                  world.rank, world.size, seed=config.seed + first - 1)

@@ -13,11 +13,14 @@ import hashlib
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from denoiser.errors import DenoiserError
 from denoiser.images import IMAGE_SUFFIXES
 from denoiser.training.recipes import RANDOM, Recipe, Stage, get_recipe, lineage, plan
+
+if TYPE_CHECKING:
+    from denoiser.training.start import Start
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -207,10 +210,10 @@ def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict,
     say(f"{stage.name}: wrote {path}")
 
 
-def stage_start(stage: Stage, out: Path):
+def stage_start(stage: Stage, out: Path) -> Start:
     """Where `stage` starts (`training.start`): random, or a finished stage's file in `out`, grown in
     depth or given a low-noise specialist as the stage says."""
-    from denoiser.training.start import Start
+    from denoiser.training.start import Start  # noqa: F811  (torch: only once the run's checks passed)
 
     def file(name: str | None) -> Path | None:
         return None if name in (None, RANDOM) else stage_file(out, name)
