@@ -139,7 +139,7 @@ def test_a_run_of_the_notebook_preset_learns_and_is_scored_per_split():
     result = run_experiment(experiment, clean)
     test = result.scores["test"]
     assert test.pixels == result.masks.test.sum() and test.noisy_psnr == pytest.approx(psnr(clean, result.noisy, result.masks.test))
-    assert test.denoised_psnr > test.noisy_psnr + 1.5  # the row LSTM from scratch, 400 steps of 32 rows: +2.7 dB
+    assert test.denoised_psnr > test.noisy_psnr + 2.5  # the row LSTM from scratch, 400 steps of 32 rows: +2.69 dB
     record = fit_record(experiment, result, seconds=1.0, image="crop")
     assert set(record["splits"]) == {"all", "train", "validation", "test"}
     assert set(record["splits"]["test"]) >= {"noisy_psnr", "denoised_psnr", "noisy_ssim", "denoised_ssim",
