@@ -22,7 +22,7 @@ from denoiser.training.experiment import (
     run_experiment,
     score_table,
     split_pixels,
-    starting_model,
+    experiment_model,
 )
 from denoiser.training.presets import PRESETS
 
@@ -93,14 +93,14 @@ def test_the_seed_fixes_the_noise_the_split_and_the_starting_weights(gray_image)
     assert not np.array_equal(noisy_input(gray_image, experiment.noise, 3), noisy_input(gray_image, experiment.noise, 4))
     a, b = split_pixels(gray_image.shape, experiment.training.split, 3), split_pixels(gray_image.shape, experiment.training.split, 3)
     np.testing.assert_array_equal(a.test, b.test)
-    first, second = starting_model(experiment, None), starting_model(experiment, None)
+    first, second = experiment_model(experiment, None), experiment_model(experiment, None)
     for x, y in zip(first.parameters(), second.parameters()):
         assert x.data.equal(y.data)
 
 
 def test_fine_tuning_starts_from_a_copy_of_the_bundled_weights(bundled_gray):
     experiment = make_experiment(GRAY, GaussianNoise(100.0), "quick", bundled_gray.config)
-    model = starting_model(experiment, bundled_gray)
+    model = experiment_model(experiment, bundled_gray)
     assert model is not bundled_gray
     assert all(x.data.equal(y.data) for x, y in zip(model.parameters(), bundled_gray.parameters()))
 
