@@ -77,6 +77,14 @@ def test_home_shows_the_picture_and_links_every_page(app):
         "Clean (held-out photo)", "Noisy, sigma 20", "Denoised by the bundled LSTM"]
 
 
+def python_output(code: str) -> str:
+    """What `code` prints, run in a fresh interpreter beside the app (it must succeed)."""
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(ENTRY).parent, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def test_the_home_page_draws_without_torch_or_the_baselines():
     """The first view after a server start is Home: it waits for no model and no heavy import
     (docs/benchmarks/first_view.json has the seconds)."""
@@ -84,10 +92,7 @@ def test_the_home_page_draws_without_torch_or_the_baselines():
             "at = AppTest.from_file('streamlit_app.py', default_timeout=60); at.run(); "
             "assert not at.exception and at.title[0].value == 'LSTM image-denoising lab'; "
             "print(sorted(m for m in ('torch', 'bm3d', 'skimage.restoration', 'scipy.stats') if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(ENTRY).parent, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert python_output(code) == "[]"
 
 
 def test_the_thread_count_is_set_while_another_session_imports_torch():
@@ -98,10 +103,7 @@ def test_the_thread_count_is_set_while_another_session_imports_torch():
             "importing = threading.Thread(target=lambda: __import__('torch')); importing.start()\n"
             "while importing.is_alive(): use_torch_threads()\n"
             "use_torch_threads(); import torch; print(torch.get_num_threads())")
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(ENTRY).parent, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "1"
+    assert python_output(code) == "1"
 
 
 def test_the_home_picture_is_what_the_bundled_weights_give():
