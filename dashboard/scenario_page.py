@@ -16,7 +16,7 @@ from denoiser.evaluation.metrics import psnr
 from denoiser.inference.tiled import denoise
 from denoiser.models.bundled import pretrained_path
 from denoiser.scenarios import get_scenario
-from denoiser.training.experiment import MAX_SIDE, reference_and_noisy_input, split_pixels, starting_model
+from denoiser.training.experiment import MAX_SIDE, experiment_model, reference_and_noisy_input, split_pixels
 
 from .bundled_models import bundled_checkpoint
 from .influence_section import show_influence
@@ -71,7 +71,7 @@ def render_scenario_page(scenario_key: str) -> None:
                                    disabled=bundled is None, help=None if bundled else "No bundled weights yet")
         settings = {"image": label, "noise": noise.name, **choice.to_dict()}
         if train:
-            model = starting_model(experiment, bundled.model if bundled else None)
+            model = experiment_model(experiment, bundled.model if bundled else None)
             run = TrainingRun(scope, model.config, clean, noisy, noise, masks, label, settings,
                               best_state=copy.deepcopy(model.state_dict()))
             train_with_progress(run, model, choice.config)

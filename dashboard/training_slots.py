@@ -58,8 +58,8 @@ the slot, then the result's scores and drawing."""
 RESULT_DRAWING = 3.0
 """Seconds a result takes after its slot (scores, figures, the browser drawing them): added to the
 overhead measured in the slot."""
-LEARNING_RATE = 0.5
-"""How far each finished turn moves the overhead towards what it measured."""
+OVERHEAD_SMOOTHING = 0.5
+"""How far each finished turn moves the overhead towards what it measured (exponential smoothing)."""
 MIN_SHARE = 4.0
 """The shortest training worth its overhead: a few steps and one validation."""
 
@@ -285,7 +285,7 @@ class TrainingSlots:
         with self._condition:
             if ticket in self._running and ticket.last_check is not None:  # a training's turn: learn its overhead
                 measured = self.clock() - ticket.last_check + self.drawing
-                self.overhead += LEARNING_RATE * (measured - self.overhead)
+                self.overhead += OVERHEAD_SMOOTHING * (measured - self.overhead)
             for line in (self._waiting, self._running):
                 if ticket in line:
                     line.remove(ticket)

@@ -103,11 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=THREADS, help="torch threads per process (default: the node's cores, shared)")
     train.add_argument("--float32", action="store_true",
                        help="no mixed precision (by default float16 on GPUs, bfloat16 on CPUs with native support)")
-    train.add_argument("--specialize-below", type=SPECIALIST_SIGMA, metavar="SIGMA",
+    train.add_argument("--specialist-below", type=SPECIALIST_SIGMA, metavar="SIGMA",
                        help="with --init: add a low-noise specialist, a copy of the model for noise levels below SIGMA, "
                             "and train only the specialist, on those levels (the rest keeps the --init model)")
     train.add_argument("--specialist-from", metavar="CHECKPOINT",
-                       help="with --specialize-below: start the specialist from this checkpoint's specialist "
+                       help="with --specialist-below: start the specialist from this checkpoint's specialist "
                             "(or its network if it has none) instead of the --init model")
     train.add_argument("--balance-noise-levels", action="store_true",
                        help="weight each patch's error by 1 / (sigma^2 + 10^2) so low noise levels count as much as high ones")
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument("--out", help="folder for the training photos")
     corpus.add_argument("--validation", help="folder for the validation photos (never trained on)")
     corpus.add_argument("--benchmark", help="folder for the benchmark photos (never trained on or validated with)")
-    corpus.add_argument("--cache", help="folder for the packages and apt's lists (default: ~/.cache/denoiser/corpus)")
+    corpus.add_argument("--cache", help="folder for the downloaded packages (default: ~/.cache/denoiser/corpus)")
     corpus.add_argument("--manifest", help="the pinned packages and photos (default: the bundled manifest)")
     corpus.set_defaults(run=run_corpus)
 
@@ -272,7 +272,7 @@ def run_train(args) -> None:
     out = Path(args.out)
     target = out / f"{scenario.key}.pt"
     files = image_files(args.data)
-    model, resume = _starting_model(args, scenario, target)  # a wrong start fails before any decoding
+    model, resume = _model_to_train(args, scenario, target)  # a wrong start fails before any decoding
     streamed = args.stream or world.size > 1
     images = PatchStream(tuple(files), scenario.channels, workers=args.workers) if streamed \
         else [load_image(path, scenario.channels) for path in files]
@@ -303,20 +303,20 @@ def _check_train_flags(args) -> None:
     _folder_to_make(args.out)
     _input_file(args.init, "checkpoint")
     _input_file(args.specialist_from, "checkpoint")
-    if args.specialist_from and args.specialize_below is None:
-        raise DenoiserError("--specialist-from starts the specialist that --specialize-below adds: give both.")
+    if args.specialist_from and args.specialist_below is None:
+        raise DenoiserError("--specialist-from starts the specialist that --specialist-below adds: give both.")
     if args.resume and (args.init or args.specialist_from):
         raise DenoiserError("--resume carries on from the checkpoint in --out; leave out --init and --specialist-from.")
-    if args.specialize_below is not None and not (args.init or args.resume):
-        raise DenoiserError("--specialize-below adds a specialist to a trained model: give it with --init.")
+    if args.specialist_below is not None and not (args.init or args.resume):
+        raise DenoiserError("--specialist-below adds a specialist to a trained model: give it with --init.")
 
 
-def _starting_model(args, scenario, target: Path):
+def _model_to_train(args, scenario, target: Path):
     """The model to train and, with --resume, the training state saved beside its weights."""
     from dataclasses import replace
 
     from denoiser.models.checkpoint import load_checkpoint, read_payload
-    from denoiser.models.networks import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
+    from denoiser.training.start import Start, starting_model
 
     if args.resume:
         resume = read_payload(target).get("training") if target.is_file() else None
@@ -325,41 +325,21 @@ def _starting_model(args, scenario, target: Path):
         model = load_checkpoint(target).model
         asked = {"hidden": ("hidden", args.hidden), "features": ("features", args.features),
                  "depth": ("depth", args.depth), "architecture": ("architecture", args.architecture),
-                 "specialize-below": ("specialist_below", args.specialize_below)}
+                 "specialist-below": ("specialist_below", args.specialist_below)}
         changed = [f"--{flag} {v:g} (it has {getattr(model.config, k):g})" if isinstance(v, float)
                    else f"--{flag} {v} (it has {getattr(model.config, k)})"
                    for flag, (k, v) in asked.items() if v and v != getattr(model.config, k)]
         if changed:
             raise DenoiserError(f"--resume continues the model in {target} as it is: leave out {', '.join(changed)}.")
         return model, resume
-    if args.init:
-        start = load_checkpoint(args.init).model
-        if scenario.model.opponent_colors and start.config.channels == 1:
-            start = opponent_colors(start)  # a gray model starts the color one
-        size = {field: getattr(start.config, field)
-                for field in ("architecture", "hidden", "depth", "features", "specialist_below")}
-        if start.config != replace(scenario.model, **size):
-            raise DenoiserError(f"{args.init} holds a model for other inputs than {scenario.key} "
-                                "(channels, noise level or impulse mask); start from one of its own.")
-        if args.hidden or args.features or args.architecture:
-            raise DenoiserError("--init keeps its model's --hidden, --features and --architecture; "
-                                "only --depth can grow.")
-        if args.depth and args.depth != start.config.depth:
-            try:
-                start = deepen(start, args.depth)
-            except ValueError as error:
-                raise DenoiserError(f"--depth {args.depth} with --init: {error}") from None
-        if args.specialize_below is not None:
-            specialist = specialist_or_network(load_checkpoint(args.specialist_from).model) \
-                if args.specialist_from else None
-            try:
-                start = add_specialist(start, args.specialize_below, specialist)
-            except ValueError as error:
-                raise DenoiserError(f"--specialize-below {args.specialize_below:g}: {error}") from None
-        return start, None
+    if args.init and (args.hidden or args.features or args.architecture):
+        raise DenoiserError("--init keeps its model's --hidden, --features and --architecture; only --depth can grow.")
     overrides = {k: v for k, v in (("hidden", args.hidden), ("features", args.features),
-                                   ("depth", args.depth), ("architecture", args.architecture)) if v}
-    return build_model(replace(scenario.model, **overrides)), None
+                                   ("architecture", args.architecture)) if v}
+    start = Start(init=Path(args.init) if args.init else None, depth=args.depth,
+                  specialist_below=args.specialist_below,
+                  specialist_from=Path(args.specialist_from) if args.specialist_from else None)
+    return starting_model(replace(scenario.model, **overrides), start), None
 
 
 def run_fit(args) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from denoiser.errors import DenoiserError
+from denoiser.errors import choose
 from denoiser.models.config import ModelConfig
 from denoiser.noise import CameraNoise, GaussianNoise, NoiseModel, SaltPepperNoise
 
@@ -84,7 +84,4 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 def get_scenario(key: str) -> Scenario:
-    try:
-        return SCENARIOS[key]
-    except KeyError:
-        raise DenoiserError(f"Unknown scenario '{key}': choose one of {', '.join(SCENARIOS)}.") from None
+    return choose(SCENARIOS, key, "scenario")

@@ -4,7 +4,8 @@ sample, and split the groups into training, validation and benchmark sets.
 
 Every photo below was looked at: photographs only, no renders, illustrations, paintings, abstract
 art, gradients or logos (docs/DATA.md). Each kept file is the largest one of its photo.
-Needs apt-get and dpkg-deb; about 400 MB of packages land in the cache.
+Needs apt-get and dpkg-deb, and apt sources that hold the pinned versions (docs/DATA.md); about
+400 MB of packages land in the cache.
 Usage: python scripts/corpus_manifest.py [--cache DIR]
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from denoiser.corpus.apt import AptArchive, extract, sha256_of  # noqa: E402
+from denoiser.corpus.apt import download, extract, sha256_of  # noqa: E402
 from denoiser.corpus.build import default_cache  # noqa: E402
 from denoiser.corpus.manifest import MANIFEST  # noqa: E402
 from denoiser.corpus.photos import (  # noqa: E402
@@ -35,10 +36,6 @@ from denoiser.corpus.split import SplitRule, assign_sets  # noqa: E402
 from denoiser.noise.level import estimate_sigma  # noqa: E402
 from denoiser.samples import BENCHMARK_PHOTOS, TRAINING_PHOTOS, sample_photo  # noqa: E402
 
-DEBIAN = "http://deb.debian.org/debian"
-SOURCES = {"bullseye": DEBIAN, "trixie": DEBIAN, "forky": DEBIAN, "sid": DEBIAN}
-"""apt-get looks for each pinned version in every suite here, so a version pinned from sid is still
-found once it has moved on to forky (testing), and one from forky once sid has a newer one."""
 LONGEST_SIDE = {"training": 2048, "validation": 768, "benchmark": 768}
 MAX_SIGMA = 2.5
 """The most noise `estimate_sigma` may find in a photo once reduced for its set (0..255 scale; a
@@ -49,7 +46,7 @@ SPLIT = SplitRule(seed="corpus-2026-12", benchmark_below=0.13, validation_below=
 """The bounds keep the first split, which took the first 10 of the 84 groups then in hash order for
 the benchmark and the next 20 for validation; groups added since fall by their own hash."""
 
-# (package, version, suite, license of the package, prefix of the photo names, [(file, name, license or None)])
+# (package, version, license of the package, prefix of the photo names, [(file, name, license or None)])
 MATE = "usr/share/backgrounds/mate/nature/"
 LOMIRI = "usr/share/backgrounds/"
 LXQT = "usr/share/lxqt/wallpapers/"
@@ -58,11 +55,11 @@ BUDGIE = "usr/share/backgrounds/budgie/"
 GNOME = "usr/share/backgrounds/gnome/"
 UKUI = "usr/share/backgrounds/"
 CHOSEN = [
-    ("mate-backgrounds", "1.26.0-1", "trixie", "GPL-2+", "mate",
+    ("mate-backgrounds", "1.26.0-1", "GPL-2+", "mate",
      [(f"{MATE}{n}.jpg", n.lower(), None) for n in ("Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow",
                                                       "LadyBird", "RainDrops", "Storm", "TwoWings", "Wood",
                                                       "YellowFlower")]),
-    ("lomiri-wallpapers-16.04", "20.04.0-4", "trixie", "per photo", "lomiri",
+    ("lomiri-wallpapers-16.04", "20.04.0-4", "per photo", "lomiri",
      [(f"{LOMIRI}{f}", n, lic) for f, n, lic in (
          ("Bridge_by_Sander_Klootwijk.jpg", "bridge", "CC-BY-SA-4.0"),
          ("Dragonfly_by_Bolly.jpg", "dragonfly", "CC-BY-SA-4.0"),
@@ -77,13 +74,13 @@ CHOSEN = [
          ("picosdeeuropa_by_Aitzol_Berasategi.jpg", "picosdeeuropa", "CC-BY-4.0"),
          ("seeding_by_Clements_Engelhardt.jpg", "seeding", "CC0-1.0"),
          ("sunset_by_Aitzol_Berasategi.jpg", "sunset", "CC-BY-4.0"))]),
-    ("lomiri-wallpapers-20.04", "20.04.0-4", "trixie", "CC-BY-SA-3.0", "lomiri",
+    ("lomiri-wallpapers-20.04", "20.04.0-4", "CC-BY-SA-3.0", "lomiri",
      [(f"{LOMIRI}Kleiber_by_Lukas_Baubkus.jpg", "kleiber", None)]),
-    ("lxqt-themes", "2.1.0-1", "trixie", "CC-BY-SA-3.0", "lxqt",
+    ("lxqt-themes", "2.1.0-1", "CC-BY-SA-3.0", "lxqt",
      [(f"{LXQT}{f}", f.rsplit(".", 1)[0].lower(), None) for f in (
          "Butterfly-Kenneth-Wimer.jpg", "Valendas.png", "after-the-rain.jpg", "appleflower.png", "beam.png",
          "butterfly.png", "cloud.png", "drop.png", "flowers.png", "fog.jpg", "this-is-not-windows.jpg")]),
-    ("plasma-workspace-wallpapers", "4:6.3.4-1", "trixie", "per photo", "plasma",
+    ("plasma-workspace-wallpapers", "4:6.3.4-1", "per photo", "plasma",
      [(f"{PLASMA}{folder}/contents/images/{size}", folder.lower().replace("_", "-"), lic) for folder, size, lic in (
          ("BytheWater", "2560x1600.jpg", "LGPL-3"), ("ColdRipple", "2560x1600.jpg", "LGPL-3"),
          ("ColorfulCups", "2560x1600.jpg", "LGPL-3"), ("DarkestHour", "2560x1600.jpg", "LGPL-3"),
@@ -91,21 +88,21 @@ CHOSEN = [
          ("Grey", "2560x1600.jpg", "LGPL-3"), ("Kite", "2560x1600.jpg", "LGPL-3"),
          ("OneStandsOut", "2560x1600.jpg", "LGPL-3"), ("Path", "2560x1600.jpg", "LGPL-3"),
          ("summer_1am", "2560x1600.jpg", "LGPL-3"), ("Mountain", "5120x2880.png", "CC-BY-SA-4.0"))]),
-    ("sddm-theme-maldives", "0.21.0+git20250502.4fe234b-2", "trixie", "CC-BY-3.0", "sddm",
+    ("sddm-theme-maldives", "0.21.0+git20250502.4fe234b-2", "CC-BY-3.0", "sddm",
      [("usr/share/sddm/themes/maldives/background.jpg", "maldives", None)]),
-    ("budgie-backgrounds", "3.0-1", "trixie", "CC0-1.0", "budgie",
+    ("budgie-backgrounds", "3.0-1", "CC0-1.0", "budgie",
      [(f"{BUDGIE}{n}.jpg", n, None) for n in (
          "abstract-spiral", "beacon-street-sunset", "blue-periwinkle", "canyon-wren", "casa-mila",
          "extreme-desert-hike", "high-trestle-trail", "lake-sherburne", "oakland-zoo-otters", "perched-osprey",
          "piazza-gae-aulenti", "roman-colosseum", "singaporean-cityscape", "tea-gardens")]),
-    ("gnome-backgrounds", "3.38.0-1", "bullseye", "per photo", "gnome",
+    ("gnome-backgrounds", "3.38.0-1", "per photo", "gnome",
      [(f"{GNOME}{f}", f.rsplit(".", 1)[0].lower().replace("_", "-"), lic) for f, lic in (
          ("ColdWarm.jpg", "CC0-1.0"), ("Dark_Ivy.jpg", "CC-BY-SA-3.0"), ("Icetwigs.jpg", "GPL-2+"),
          ("LightWaves.jpg", "CC0-1.0"), ("Road.jpg", "CC0-1.0"), ("SeaSunset.jpg", "CC0-1.0"))]),
-    ("budgie-backgrounds", "4.2-1", "sid", "CC0-1.0", "budgie",  # the four photos 3.0 lacks, in JPEG XL only
+    ("budgie-backgrounds", "4.2-1", "CC0-1.0", "budgie",  # the four photos 3.0 lacks, in JPEG XL only
      [(f"{BUDGIE}{n}.jxl", n, None) for n in ("perched-shrike", "pondering-heron", "sunning-anhinga",
                                                "the-spices-of-life")]),  # not saturnian-profile: mostly black sky
-    ("ukui-wallpapers", "20.04.4-1", "forky", "CC-BY-SA-3.0", "ukui",
+    ("ukui-wallpapers", "20.04.4-1", "CC-BY-SA-3.0", "ukui",
      [(f"{UKUI}{n}.jpg", n, None) for n in (
          "bluebird", "bridgecity", "bridgecity2", "flamingos", "horse", "house", "mountain-range",
          "mountain", "mountain2", "sea", "sky", "snowy-mountains", "still-life", "sunf")]),  # not look.jpg: grainy
@@ -116,12 +113,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=default_cache())
     args = parser.parse_args()
-    archive = AptArchive(args.cache / "apt", SOURCES)
     (args.cache / "debs").mkdir(parents=True, exist_ok=True)
     packages, stems, signatures, owner, noise = [], {}, {}, {}, {}
-    for name, version, suite, license_, prefix, chosen in CHOSEN:
+    for name, version, license_, prefix, chosen in CHOSEN:
         with tempfile.TemporaryDirectory(dir=args.cache) as work:
-            deb = archive.download(name, version, Path(work))
+            deb = download(name, version, Path(work))
             extract(deb, Path(work) / "tree")
             photos = []
             for file, short, photo_license in chosen:
@@ -131,7 +127,7 @@ def main() -> None:
                 noise[photo] = _noise_after_reduction(image)
                 photos.append({"name": photo, "file": file, "sha256": sha256_of(path), "width": image.shape[1],
                                "height": image.shape[0], "license": photo_license or license_})
-            packages.append({"name": name, "version": version, "suite": suite, "sha256": sha256_of(deb),
+            packages.append({"name": name, "version": version, "sha256": sha256_of(deb),
                              "license": license_, "photos": photos})
         print(f"{name} {version}: {len(photos)} photos", file=sys.stderr)
     _check_not_scikit_image(signatures)
@@ -149,7 +145,7 @@ def main() -> None:
                          "read by `python -m denoiser corpus`. Sizes are as decoded; each set is block-averaged "
                          "by the smallest whole factor of 2 or more that brings the longest side to "
                          "longest_side pixels or fewer.",
-                "sources": SOURCES, "longest_side": LONGEST_SIDE,
+                "longest_side": LONGEST_SIDE,
                 "split": {"seed": SPLIT.seed, "benchmark_below": SPLIT.benchmark_below,
                           "validation_below": SPLIT.validation_below, "training_only": list(SPLIT.training_only)},
                 "scikit_image": list(TRAINING_PHOTOS), "packages": packages}

@@ -11,6 +11,13 @@ from denoiser.scenarios import SCENARIOS
 
 GAUSSIAN_METHODS = ["bm3d", "nlm", "tv", "wavelet", "gaussian-blur", "median", "median-5"]
 IMPULSE_METHODS = ["median", "median-5", "adaptive-median"]
+GAIN_AT_SIGMA_25 = {"bm3d": 6.0, "nlm": 5.2, "tv": 5.0, "wavelet": 3.0, "gaussian-blur": 3.7, "median": 5.1,
+                    "median-5": 5.3}
+"""dB each method gains on the crops below at sigma 25, a little under the least measured on the gray
+and color crop (bm3d +6.37 / +7.01, nlm +5.68 / +5.50, tv +5.70 / +5.32, wavelet +3.41 / +3.43 (+3.34
+estimating sigma), gaussian-blur +4.34 / +4.05 (+3.99), median +5.74 / +5.40, median-5 +5.63 / +5.67)."""
+GAIN_AT_DENSITY_0_2 = {"median": 17.9, "median-5": 18.4, "adaptive-median": 22.8}
+"""Likewise at density 0.2 (median +18.31 / +18.22, median-5 +18.87 / +18.71, adaptive-median +23.34 / +23.14)."""
 
 
 @pytest.fixture(params=[1, 3], ids=["gray", "color"])
@@ -25,7 +32,7 @@ def test_gaussian_methods_improve_psnr_at_sigma_25(key, clean):
     denoised, seconds = run_baseline(key, noisy, 25.0)
     assert denoised.shape == clean.shape and denoised.dtype == np.float32
     assert 0.0 <= denoised.min() and denoised.max() <= 1.0 and seconds >= 0.0
-    assert psnr(clean, denoised) > psnr(clean, noisy) + 2.0
+    assert psnr(clean, denoised) > psnr(clean, noisy) + GAIN_AT_SIGMA_25[key]
 
 
 @pytest.mark.parametrize("key", IMPULSE_METHODS)
@@ -33,13 +40,13 @@ def test_impulse_methods_improve_psnr_at_density_0_2(key, clean):
     noisy = SaltPepperNoise(0.2).apply(clean, np.random.default_rng(0))
     denoised, _ = run_baseline(key, noisy, 0.0)
     assert denoised.shape == clean.shape and denoised.dtype == np.float32
-    assert psnr(clean, denoised) > psnr(clean, noisy) + 10.0
+    assert psnr(clean, denoised) > psnr(clean, noisy) + GAIN_AT_DENSITY_0_2[key]
 
 
 def test_adaptive_median_beats_the_fixed_medians_on_impulses(clean):
     noisy = SaltPepperNoise(0.5).apply(clean, np.random.default_rng(3))
     scores = {key: psnr(clean, run_baseline(key, noisy, 0.0)[0]) for key in IMPULSE_METHODS}
-    assert scores["adaptive-median"] > max(scores["median"], scores["median-5"]) + 3.0
+    assert scores["adaptive-median"] > max(scores["median"], scores["median-5"]) + 8.0  # measured +8.60 / +8.47
 
 
 def test_adaptive_median_keeps_pixels_that_are_not_extremes():
@@ -68,7 +75,7 @@ def test_bm3d_wrapper_equals_the_bm3d_package(clean):
 def test_sigma_zero_means_estimate_it(key, clean):
     noisy = GaussianNoise(25.0 ** 2).apply(clean, np.random.default_rng(0))
     denoised, _ = run_baseline(key, noisy, 0.0)
-    assert psnr(clean, denoised) > psnr(clean, noisy) + 2.0
+    assert psnr(clean, denoised) > psnr(clean, noisy) + GAIN_AT_SIGMA_25[key] - 0.1  # the estimate costs little
 
 
 def test_each_scenario_gets_known_baselines_for_its_noise():

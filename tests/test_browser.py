@@ -35,8 +35,6 @@ CROPS = {"camera": (60, 190), "chelsea": (60, 150)}
 TRAINING = 240_000  # ms: one epoch on a 64x64 image, on a loaded 2-core machine
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Chromium at /usr/bin/chromium")
-needs_weights = pytest.mark.skipif(not all(pretrained_path(key).is_file() for key in SCENARIO_PAGES),
-                                   reason="the bundled weights are not in denoiser/weights yet")
 
 
 def free_port() -> int:
@@ -158,8 +156,8 @@ def test_scenario_page_uploads_trains_and_downloads(server, page, shots, tmp_pat
     assert_no_exception(page)
     noisy, denoised = metric_value(page, "PSNR noisy"), metric_value(page, "PSNR denoised")
     assert 5 < noisy < 40 and 5 < denoised < 60
-    if pretrained_path(key).is_file():  # fine-tuned from the bundled weights: a real gain
-        assert denoised > noisy
+    assert pretrained_path(key).is_file()  # fine-tuned from the bundled weights: a real gain
+    assert denoised > noisy
     assert page.get_by_text("Trained 1 of 1 epochs on").is_visible()
     page.locator(".js-plotly-plot").first.wait_for()  # the before/after comparison
     page.get_by_role("tab", name="Residual and error").click()
@@ -174,7 +172,6 @@ def test_scenario_page_uploads_trains_and_downloads(server, page, shots, tmp_pat
     screenshot(page, shots / f"{key}.png")
 
 
-@needs_weights
 def test_bundled_weights_denoise_a_sample_photo_at_once(server, page, shots):
     page.goto(f"{server}/gray-gaussian")
     page.get_by_role("button", name="Denoise now with the bundled weights").click()
@@ -200,8 +197,8 @@ def test_stop_keeps_the_best_model_so_far(server, page, tmp_path):
     stopped_in = int(re.search(r"Stopped in epoch (\d+) of 500", summary).group(1))
     best = int(re.search(r"kept the best model so far \(epoch (\d+)\)", summary).group(1))
     assert 1 <= best <= stopped_in < 500
-    if pretrained_path("gray-gaussian").is_file():
-        assert metric_value(page, "PSNR denoised") > metric_value(page, "PSNR noisy")
+    assert pretrained_path("gray-gaussian").is_file()  # trained from the bundled weights: a real gain
+    assert metric_value(page, "PSNR denoised") > metric_value(page, "PSNR noisy")
 
 
 def test_home_links_every_page(server, page, shots):
@@ -218,7 +215,6 @@ def test_home_links_every_page(server, page, shots):
     page.wait_for_url(re.compile(r".*/color-gaussian$"))
 
 
-@needs_weights
 def test_no_page_requests_another_host(server, page):
     """The lab works offline: every request of every page, with results drawn, goes to the server
     itself (a ":material/...:" page icon made the browser fetch it from fonts.gstatic.com)."""
@@ -240,7 +236,6 @@ def test_no_page_requests_another_host(server, page):
     assert [url for url in requested if not url.startswith(server)] == []
 
 
-@needs_weights
 def test_nothing_is_cut_at_an_edge(server, browser):
     """On a 1000-pixel-wide window the before/after slider's labels ("100%" included) lie inside
     their figure, and the Benchmark page's chips show their whole names (in a third of the page
@@ -269,7 +264,6 @@ def test_nothing_is_cut_at_an_edge(server, browser):
         context.close()
 
 
-@needs_weights
 def test_your_photo_page_denoises_an_upload(server, page, shots, tmp_path):
     page.goto(f"{server}/your-photo")
     page.locator("input[type=file]").first.set_input_files(str(png_upload(tmp_path, "camera", sigma=15)))
@@ -282,7 +276,6 @@ def test_your_photo_page_denoises_an_upload(server, page, shots, tmp_path):
     screenshot(page, shots / "your-photo.png")
 
 
-@needs_weights
 def test_benchmark_page_runs_and_charts(server, page, shots):
     page.goto(f"{server}/benchmark")
     page.get_by_role("button", name="Run benchmark").wait_for()

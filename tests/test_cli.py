@@ -117,9 +117,9 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     torch.testing.assert_close(deeper.model(probe, torch.tensor([0.1])),
                                load_checkpoint(checkpoint).model(probe, torch.tensor([0.1])), atol=1e-4, rtol=0)
 
-    # --specialize-below with --init adds a low-noise specialist and trains only the specialist.
+    # --specialist-below with --init adds a low-noise specialist and trains only the specialist.
     result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 2, "--out", tmp_path / "low",
-                 "--batch-size", 2, "--patch-size", 16, "--lr", 1e-2, "--init", checkpoint, "--specialize-below", 20)
+                 "--batch-size", 2, "--patch-size", 16, "--lr", 1e-2, "--init", checkpoint, "--specialist-below", 20)
     assert result.returncode == 0, result.stderr
     specialized = load_checkpoint(tmp_path / "low" / "gray-gaussian.pt")
     assert specialized.config.specialist_below == 20.0
@@ -128,12 +128,12 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
         torch.testing.assert_close(specialized.model.general.state_dict()[key], value, atol=0, rtol=0)
     assert any(not torch.equal(specialized.model.specialist.state_dict()[key], value) for key, value in first.items())
     result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 3, "--out", tmp_path / "low",
-                 "--batch-size", 2, "--patch-size", 16, "--resume", "--specialize-below", 10)
-    assert result.returncode != 0 and "--specialize-below 10 (it has 20)" in result.stderr
+                 "--batch-size", 2, "--patch-size", 16, "--resume", "--specialist-below", 10)
+    assert result.returncode != 0 and "--specialist-below 10 (it has 20)" in result.stderr
 
     # --specialist-from starts the specialist from another run's; the general network is --init's.
     result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 1, "--out", tmp_path / "paired",
-                 "--batch-size", 1, "--patch-size", 16, "--lr", 1e-9, "--init", checkpoint, "--specialize-below", 20,
+                 "--batch-size", 1, "--patch-size", 16, "--lr", 1e-9, "--init", checkpoint, "--specialist-below", 20,
                  "--specialist-from", tmp_path / "low" / "gray-gaussian.pt")
     assert result.returncode == 0, result.stderr
     paired = load_checkpoint(tmp_path / "paired" / "gray-gaussian.pt")
@@ -142,7 +142,7 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
         torch.testing.assert_close(paired.model.general.state_dict()[key], first[key], atol=0, rtol=0)
     assert paired.metadata["specialist_from"]["file"] == "gray-gaussian.pt"
     result = cli("train", "--data", data, "--scenario", "gray-gaussian", "--steps", 1, "--out", tmp_path / "mismatch",
-                 "--init", checkpoint, "--specialize-below", 20,
+                 "--init", checkpoint, "--specialist-below", 20,
                  "--specialist-from", ROOT / "denoiser" / "weights" / "gray-gaussian.pt")
     assert result.returncode != 0 and "same design" in result.stderr  # a hidden-32 specialist for a hidden-8 model
 
@@ -160,7 +160,7 @@ def test_train_writes_a_checkpoint_that_denoise_can_use(tmp_path, gray_image):
     # ... and the gray model's specialist can start the color one's.
     result = cli("train", "--data", color_data, "--scenario", "color-gaussian", "--steps", 1, "--out", tmp_path / "color-low",
                  "--batch-size", 1, "--patch-size", 16, "--lr", 1e-9, "--init", tmp_path / "color-run" / "color-gaussian.pt",
-                 "--specialize-below", 12, "--specialist-from", tmp_path / "low" / "gray-gaussian.pt")
+                 "--specialist-below", 12, "--specialist-from", tmp_path / "low" / "gray-gaussian.pt")
     assert result.returncode == 0, result.stderr
     color_low = load_checkpoint(tmp_path / "color-low" / "color-gaussian.pt")
     assert color_low.config.specialist_below == 12.0 and color_low.config.channels == 3
@@ -234,12 +234,12 @@ def test_fit_downscales_as_the_pages_do(tmp_path):
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
                    "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--depth", 0], "argument --depth: must be a whole number from 1"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
-                   "--specialize-below", 20], "give it with --init"),
+                   "--specialist-below", 20], "give it with --init"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-salt-pepper", "--steps", 1, "--out", t / "r",
-                   "--init", ROOT / "denoiser" / "weights" / "gray-salt-pepper.pt", "--specialize-below", 20],
+                   "--init", ROOT / "denoiser" / "weights" / "gray-salt-pepper.pt", "--specialist-below", 20],
      "only a model given the noise level"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
-                   "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--specialize-below", "nan"],
+                   "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt", "--specialist-below", "nan"],
      "must be a number above 0"),
     (lambda t, p: ["train", "--data", p.parent, "--scenario", "gray-gaussian", "--steps", 1, "--out", t / "r",
                    "--init", ROOT / "denoiser" / "weights" / "gray-gaussian.pt",

@@ -60,7 +60,7 @@ def test_rows_cover_every_image_and_method_in_order(images):
     assert [(r.image, r.method) for r in rows] == [(i, m) for i in images for m in FAST]
     assert progress == [(n, 6) for n in range(1, 7)]
     by_method = summarize(rows)
-    assert by_method["tv"]["psnr"] > by_method["noisy"]["psnr"] + 3
+    assert by_method["tv"]["psnr"] > by_method["noisy"]["psnr"] + 7.2  # measured +7.47 dB
     assert all(r.seconds == 0.0 for r in rows if r.method == "noisy")
 
 

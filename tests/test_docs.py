@@ -1,6 +1,7 @@
 """The docs' own rules: a short README, lines a reader can follow, the present tense, and no link or
 named file that leads nowhere. History belongs in CHANGELOG.md, which only the line rule covers."""
 
+import json
 import re
 from pathlib import Path
 
@@ -16,7 +17,8 @@ MAX_README_LINES = 100
 MAX_LINE = 200
 HISTORY = re.compile(  # phrases that tell history: they belong in CHANGELOG.md
     r"this version|versions? ago|previous versions?|earlier versions?|previous weights|earlier host|previous host"
-    r"|the issue's|this session|these sessions|previous sessions?|session \d+", re.IGNORECASE)
+    r"|the issue's|this session|these sessions|previous sessions?|session \d+|predates|another engineer"
+    r"|was not available", re.IGNORECASE)
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 DOCS_PATH = re.compile(r"\bdocs/[\w./-]+\.(?:json|md)\b")
 
@@ -68,3 +70,56 @@ def test_every_named_docs_file_exists(path):
     missing = sorted({name for name in DOCS_PATH.findall(path.read_text())
                       if not (ROOT / name).exists()})
     assert not missing, missing
+
+
+def _json(name: str) -> dict:
+    return json.loads((ROOT / "docs" / name).read_text())
+
+
+def _readme_number_sources() -> list[tuple[list[str], list[str], list[int]]]:
+    """Per bullet of the README's "Numbers": the JSONs its linked doc must name, the numbers as the
+    README prints them, computed from those JSONs, and its counts of held-out photos."""
+    def summary(name: str) -> dict:
+        return _json(f"benchmarks/{name}.json")["summary"]
+
+    def photos(name: str) -> int:
+        return len({row["image"] for row in _json(f"benchmarks/{name}.json")["results"]})
+
+    gray = [summary(f"gray-sigma{sigma}") for sigma in (10, 25, 50)]
+    color = [summary(f"color-sigma{sigma}") for sigma in (10, 25)]
+    impulses = [summary(f"salt-pepper-{density}") for density in (0.1, 0.3, 0.5, 0.7)]
+    margins = [each["lstm"]["psnr"] - each["adaptive-median"]["psnr"] for each in impulses]
+    per_image = _json("benchmarks/per-image-slow-host.json")["summary"]
+    notebook = _json("benchmarks/notebook.json")["scenarios"]["gray-gaussian"]
+    load = _json("load_test.json")
+    assert load["completed"] == load["sessions"] == 10 and not load["failed"]  # "all served"
+    startup = _json("benchmarks/startup.json")["results"]["python -m denoiser --help"]["median_s"]
+    home = _json("benchmarks/first_view.json")["runs"]["after /"]["median"]["first_title_s"]
+    return [
+        (["gray-sigma10", "color-sigma10"],
+         [f"{each[method]['psnr']:.2f}" for each in gray for method in ("lstm", "bm3d")]
+         + [f"{each[method]['psnr']:.2f}" for each in color for method in ("lstm", "bm3d")],
+         [photos("gray-sigma25"), photos("color-sigma25")]),
+        (["salt-pepper-0.1"], [f"{_json(f'benchmarks/salt-pepper-{d}.json')['density']:g}" for d in (0.1, 0.7)]
+         + [f"{min(margins):.1f}", f"{max(margins):.1f}"], []),
+        (["per-image-slow-host.json"], [f"{per_image['fine-tuned-x8_minus_bm3d']:.2f}"], []),
+        (["notebook.json"], [f"{notebook['notebook_test_mse']:,.0f}", f"{notebook['median']['runs']['notebook']['gain']:.2f}"],
+         [len(notebook["rows"])]),
+        (["load_test.json"], [f"{load['median_seconds_to_result']:.1f}", f"{load['slowest_seconds_to_result']:.1f}",
+                              f"{load['server_peak_memory_mb']:,.0f}"], []),
+        (["startup.json", "first_view.json"], [f"{startup:.2f}", f"{home:.2f}"], []),
+    ]
+
+
+def test_every_number_in_the_readme_is_the_one_its_doc_s_json_holds():
+    text = README.read_text()
+    section = text.split("## Numbers", 1)[1].split("\n## ", 1)[0]
+    bullets = [" ".join(item.split()) for item in re.split(r"\n- ", section)[1:]]
+    sources = _readme_number_sources()
+    assert len(bullets) == len(sources)
+    for bullet, (jsons, numbers, counts) in zip(bullets, sources):
+        linked = "\n".join((ROOT / link.split("#")[0]).read_text() for link in LINK.findall(bullet))
+        assert all(name in linked for name in jsons), (bullet, jsons)  # the doc names the JSON (or its table)
+        printed = re.findall(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+\.\d+)(?![\w.])", bullet)
+        assert sorted(printed) == sorted(numbers), bullet
+        assert [int(n) for n in re.findall(r"(\d+) held-out photos", bullet)] == counts, bullet

@@ -22,7 +22,7 @@ from denoiser.training.experiment import (
     run_experiment,
     score_table,
     split_pixels,
-    starting_model,
+    experiment_model,
 )
 from denoiser.training.presets import PRESETS
 
@@ -93,14 +93,14 @@ def test_the_seed_fixes_the_noise_the_split_and_the_starting_weights(gray_image)
     assert not np.array_equal(noisy_input(gray_image, experiment.noise, 3), noisy_input(gray_image, experiment.noise, 4))
     a, b = split_pixels(gray_image.shape, experiment.training.split, 3), split_pixels(gray_image.shape, experiment.training.split, 3)
     np.testing.assert_array_equal(a.test, b.test)
-    first, second = starting_model(experiment, None), starting_model(experiment, None)
+    first, second = experiment_model(experiment, None), experiment_model(experiment, None)
     for x, y in zip(first.parameters(), second.parameters()):
         assert x.data.equal(y.data)
 
 
 def test_fine_tuning_starts_from_a_copy_of_the_bundled_weights(bundled_gray):
     experiment = make_experiment(GRAY, GaussianNoise(100.0), "quick", bundled_gray.config)
-    model = starting_model(experiment, bundled_gray)
+    model = experiment_model(experiment, bundled_gray)
     assert model is not bundled_gray
     assert all(x.data.equal(y.data) for x, y in zip(model.parameters(), bundled_gray.parameters()))
 
@@ -139,7 +139,7 @@ def test_a_run_of_the_notebook_preset_learns_and_is_scored_per_split():
     result = run_experiment(experiment, clean)
     test = result.scores["test"]
     assert test.pixels == result.masks.test.sum() and test.noisy_psnr == pytest.approx(psnr(clean, result.noisy, result.masks.test))
-    assert test.denoised_psnr > test.noisy_psnr + 1.5  # the row LSTM from scratch, 400 steps of 32 rows: +2.7 dB
+    assert test.denoised_psnr > test.noisy_psnr + 2.5  # the row LSTM from scratch, 400 steps of 32 rows: +2.69 dB
     record = fit_record(experiment, result, seconds=1.0, image="crop")
     assert set(record["splits"]) == {"all", "train", "validation", "test"}
     assert set(record["splits"]["test"]) >= {"noisy_psnr", "denoised_psnr", "noisy_ssim", "denoised_ssim",

@@ -62,7 +62,7 @@ def test_the_recipes_transcribe_the_bundled_models_stages():
     assert [s.data for s in gray.stages[:5]] == ["scikit-image"] * 4 + ["corpus"]
     assert all(s.balance_noise_levels == (i >= 4) for i, s in enumerate(gray.stages))
     assert all((s.patch_size, s.batch_size) == (96, 128) for s in gray.stages if s.runs_on == "gpu")
-    specialists = {s.name: (s.start, s.specialize_below, s.specialist_from) for s in gray.stages if s.specialize_below}
+    specialists = {s.name: (s.start, s.specialist_below, s.specialist_from) for s in gray.stages if s.specialist_below}
     assert specialists == {"gray-9": ("gray-8", 20, None), "gray-11": ("gray-10", 20, "gray-9")}
     assert all(s.noise == (0, 20) for s in gray.stages[8:] if s.name != "gray-10")
 
@@ -71,7 +71,7 @@ def test_the_recipes_transcribe_the_bundled_models_stages():
 
     color = RECIPES["color-gaussian"]
     assert color.stages[0].start == "gray-6"
-    assert (color.stages[3].specialize_below, color.stages[3].specialist_from) == (12, "gray-9")
+    assert (color.stages[3].specialist_below, color.stages[3].specialist_from) == (12, "gray-9")
 
 
 def test_every_stage_starts_from_one_that_runs_before_it():

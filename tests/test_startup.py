@@ -106,7 +106,7 @@ def test_noise_needs_no_heavy_package(light_cli, tmp_path, gray_image):
      "argument --lr: must be a number above 0 and at most 1, not 'inf'"),
     (["train", "--data", "{tmp}", "--scenario", "gray-gaussian", "--out", "{tmp}/r", "--depth", "0"], "--depth"),
     (["train", "--data", "{tmp}", "--scenario", "gray-gaussian", "--out", "{tmp}/r", "--workers", "-1"], "--workers"),
-    (["train", "--data", "{tmp}", "--scenario", "gray-gaussian", "--out", "{tmp}/r", "--specialize-below", "20"],
+    (["train", "--data", "{tmp}", "--scenario", "gray-gaussian", "--out", "{tmp}/r", "--specialist-below", "20"],
      "give it with --init"),
     (["train", "--data", "{tmp}", "--scenario", "gray-gaussian", "--out", "{tmp}/r", "--resume", "--init", "{photo}"],
      "--resume"),

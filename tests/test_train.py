@@ -18,6 +18,7 @@ from denoiser.training.loops import (
     CorpusConfig,
     TrainConfig,
     corpus_loss,
+    cosine_schedule,
     cpu_bfloat16,
     notebook_preset,
     precision_name,
@@ -102,15 +103,19 @@ def test_stop_flag_ends_early_and_keeps_the_best_so_far(setup):
 
 
 def test_learning_rate_anneals_with_the_steps_or_the_time_whichever_is_further():
-    steady = TrainConfig(learning_rate=0.01)
-    assert steady.learning_rate_at(50, 100, 99.0) == 0.01
-    by_steps = TrainConfig(learning_rate=0.01, cosine=True)
-    assert by_steps.learning_rate_at(0, 100, 0.0) == 0.01
-    assert by_steps.learning_rate_at(50, 100, 1e6) == pytest.approx(0.005)
+    assert TrainConfig().done(50, 100, 1e6) == 0.5  # no time budget: the steps alone
     timed = TrainConfig(learning_rate=0.01, cosine=True, time_budget=60.0)
-    assert timed.learning_rate_at(10, 100, 30.0) == pytest.approx(0.005)  # half the time beats a tenth of the steps
-    assert timed.learning_rate_at(75, 100, 30.0) == pytest.approx(0.01 * 0.5 * (1 + np.cos(0.75 * np.pi)))
-    assert timed.learning_rate_at(10, 100, 90.0) == pytest.approx(0.0)
+    assert timed.done(10, 100, 30.0) == 0.5  # half the time beats a tenth of the steps
+    assert timed.done(75, 100, 30.0) == 0.75
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.01)
+    schedule = cosine_schedule(optimizer, lambda step: timed.done(step, 100, 30.0 * step / 25))
+    rates = [optimizer.param_groups[0]["lr"]]
+    for _ in range(60):
+        optimizer.step()
+        schedule.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert rates[0] == 0.01 and rates[25] == pytest.approx(0.005)  # 25 steps are half the time budget
+    assert rates[-1] == pytest.approx(0.0, abs=1e-15)  # the budget is spent at step 50; the rate stays 0
     with pytest.raises(ValueError, match="time_budget"):
         TrainConfig(time_budget=0)
 
@@ -219,9 +224,9 @@ def test_corpus_training_anneals_by_half_a_cosine_and_a_longer_resumed_run_decay
                                     for step in range(3, 9)], abs=1e-12)
 
 
-def test_a_bundled_file_resumes_though_its_schedule_state_was_written_by_a_lambda_schedule():
+def test_a_bundled_file_resumes_from_its_step_and_rate():
+    # The schedule restarts from the saved step and the optimizer's rate, whichever scheduler wrote the state.
     training = read_payload(pretrained_path("gray-gaussian"))["training"]
-    assert "lr_lambdas" in training["schedule"]  # written by LambdaLR before CosineAnnealingLR
     images, states = [np.ascontiguousarray(sample_photo("astronaut", 1)[::8, ::8])], []
     config = CorpusConfig(steps=training["step"] + 1, batch_size=2, patch_size=16, threads=1)
     train_on_corpus(load_pretrained("gray-gaussian").model, images, SCENARIOS["gray-gaussian"], config,

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from denoiser.corpus.apt import AptArchive, extract, sha256_of
+from denoiser.corpus import apt
+from denoiser.corpus.apt import extract, sha256_of
 from denoiser.corpus.manifest import MANIFEST, Manifest, Package, Photo, load_manifest
 from denoiser.corpus.photos import block_average, load_photo, reduction_factor
 from denoiser.corpus.split import SETS
@@ -67,7 +68,7 @@ def build_corpus(config: CorpusBuildConfig, download: Download | None = None,
         _check_folder(folder, name, names[name])
     cache = Path(config.cache)
     (cache / "debs").mkdir(parents=True, exist_ok=True)
-    download = download or AptArchive(cache / "apt", manifest.sources).download
+    download = download or apt.download
     wanted = [(name, package, photo) for name in folders for package, photo in manifest.photos(name)]
     packages = [package for package in manifest.packages if any(p is package for _, p, _ in wanted)]
     debs = {(package.name, package.version): _fetch(package, cache / "debs", download) for package in packages}

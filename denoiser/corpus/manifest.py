@@ -32,7 +32,6 @@ class Photo:
 class Package:
     name: str
     version: str
-    suite: str
     sha256: str
     license: str
     photos: tuple[Photo, ...]
@@ -40,8 +39,6 @@ class Package:
 
 @dataclass(frozen=True)
 class Manifest:
-    sources: dict[str, str]
-    """Archive URL of each Debian suite; apt-get looks for every pinned version in all of them."""
     longest_side: dict[str, int]
     """Per set, the longest side a photo is block-averaged down to (by a whole factor of 2 or more)."""
     split: SplitRule
@@ -58,12 +55,11 @@ def load_manifest(path: str | Path = MANIFEST) -> Manifest:
     try:
         data = json.loads(path.read_text())
         manifest = Manifest(
-            sources=dict(data["sources"]),
             longest_side={name: int(data["longest_side"][name]) for name in SETS},
             split=SplitRule(data["split"]["seed"], float(data["split"]["benchmark_below"]),
                             float(data["split"]["validation_below"]), tuple(data["split"]["training_only"])),
             scikit_image=tuple(data["scikit_image"]),
-            packages=tuple(Package(p["name"], p["version"], p["suite"], p["sha256"], p["license"],
+            packages=tuple(Package(p["name"], p["version"], p["sha256"], p["license"],
                                    tuple(Photo(**photo) for photo in p["photos"]))
                            for p in data["packages"]))
     except FileNotFoundError:
@@ -71,8 +67,6 @@ def load_manifest(path: str | Path = MANIFEST) -> Manifest:
     except (ValueError, KeyError, TypeError) as error:
         raise DenoiserError(f"{path} is not a corpus manifest ({type(error).__name__}: {error}).") from None
     for package in manifest.packages:
-        if package.suite not in manifest.sources:
-            raise DenoiserError(f"{path}: {package.name} comes from suite '{package.suite}', which has no source URL.")
         for photo in package.photos:
             inside = PurePosixPath(photo.file)
             if inside.is_absolute() or ".." in inside.parts or photo.set not in SETS:

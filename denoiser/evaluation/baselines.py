@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage
 
-from denoiser.errors import DenoiserError
+from denoiser.errors import DenoiserError, choose
 from denoiser.noise.level import estimate_sigma
 from denoiser.scenarios import get_scenario
 
@@ -179,10 +179,7 @@ def baselines_for(scenario_key: str) -> list[str]:
 
 
 def get_baseline(key: str) -> Baseline:
-    try:
-        return BASELINES[key]
-    except KeyError:
-        raise DenoiserError(f"Unknown baseline '{key}': choose one of {', '.join(BASELINES)}.") from None
+    return choose(BASELINES, key, "baseline")
 
 
 def run_baseline(key: str, noisy: np.ndarray, sigma: float) -> tuple[np.ndarray, float]:

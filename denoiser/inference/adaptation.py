@@ -38,7 +38,7 @@ from scipy import ndimage
 from torch import nn
 
 from denoiser.inference.tiled import ENSEMBLE_SIZES, denoise, denoise_ensemble
-from denoiser.training.loops import Progress, set_threads
+from denoiser.training.loops import Progress, cosine_schedule, set_threads
 from denoiser.training.patches import augment, random_patch
 
 Denoise = Callable[[np.ndarray], np.ndarray]
@@ -248,7 +248,7 @@ def _train(model: nn.Module, noisy: np.ndarray, trust: np.ndarray, sigma: float,
     channels = noisy.shape[2]
     level = torch.full((config.batch_size,), sigma / 255.0)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.steps)
+    schedule = cosine_schedule(optimizer, lambda step: step / config.steps)
     history: list[Progress] = []
     model.train()
     for step in range(1, config.steps + 1):

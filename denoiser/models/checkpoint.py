@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,11 +17,6 @@ from denoiser.errors import DenoiserError
 from denoiser.models.networks import ModelConfig, build_model
 
 FORMAT = "lstm-denoiser/1"
-
-OLD_SPECIALIST_KEY = re.compile(r"(^|\.)low\.")
-"""Older files, the bundled weights among them, name the low-noise specialist's weights `low.`
-(`plane.low.` in a color model); they load under today's name, `specialist.`."""
-
 
 @dataclass
 class Checkpoint:
@@ -75,17 +69,12 @@ def read_payload(source: str | os.PathLike | bytes) -> dict:
     return payload
 
 
-def _current_names(state_dict: dict) -> dict:
-    """`state_dict` with an older file's keys under today's names (`OLD_SPECIALIST_KEY`)."""
-    return {OLD_SPECIALIST_KEY.sub(r"\1specialist.", key): value for key, value in state_dict.items()}
-
-
 def load_checkpoint(source: str | os.PathLike | bytes) -> Checkpoint:
     payload = read_payload(source)
     try:
         config = ModelConfig(**payload["model_config"])
         model = build_model(config)
-        model.load_state_dict(_current_names(payload["state_dict"]))
+        model.load_state_dict(payload["state_dict"])
     except (TypeError, ValueError, KeyError, RuntimeError):
         raise DenoiserError("The checkpoint's weights do not match its model description.") from None
     model.eval()

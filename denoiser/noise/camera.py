@@ -1,4 +1,4 @@
-"""The camera image path as pure numpy functions, for realistic (raw) photo noise.
+"""The camera image path as pure functions on numpy arrays, for realistic (raw) photo noise.
 
 `unprocess` turns an sRGB image into the RGGB mosaic a sensor would have recorded, `add_sensor_noise`
 adds the sensor's Poisson-Gaussian noise there, and `process` develops the mosaic back to sRGB the
@@ -192,18 +192,6 @@ def add_sensor_noise(raw: np.ndarray, shot: float, read: float, rng: np.random.G
 
 # --- raw -> sRGB -------------------------------------------------------------------------------
 
-def _filter3x3(plane: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Correlate an (H, W, C) array with a 3x3 kernel, zero outside the image."""
-    height, width = plane.shape[:2]
-    padded = np.pad(plane, ((1, 1), (1, 1), (0, 0)))
-    out = np.zeros_like(plane)
-    for dy in range(3):
-        for dx in range(3):
-            if kernel[dy, dx]:
-                out += kernel[dy, dx] * padded[dy:dy + height, dx:dx + width]
-    return out
-
-
 def demosaic(raw: np.ndarray) -> np.ndarray:
     """Bilinear demosaicing of an RGGB plane: each missing colour is the mean of its nearest samples.
 
@@ -211,6 +199,8 @@ def demosaic(raw: np.ndarray) -> np.ndarray:
     Written as a normalised convolution, so borders need no special case and a flat colour is exact.
     Needs at least 2x2 pixels.
     """
+    from scipy import ndimage  # here, not at the top: the command line imports this module and starts faster
+
     masks = bayer_masks(raw.shape)
     samples = raw[..., None] * masks
     red_blue = np.array([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]])
@@ -218,8 +208,8 @@ def demosaic(raw: np.ndarray) -> np.ndarray:
     image = np.empty(masks.shape)
     for channel, kernel in zip(range(3), (red_blue, green, red_blue)):
         part = (slice(None), slice(None), slice(channel, channel + 1))
-        weight_sum = _filter3x3(masks[part].astype(np.float64), kernel)
-        image[part] = _filter3x3(samples[part], kernel) / weight_sum
+        weight_sum = ndimage.correlate(masks[part].astype(np.float64), kernel[..., None], mode="constant")
+        image[part] = ndimage.correlate(samples[part], kernel[..., None], mode="constant") / weight_sum
     return image
 
 

@@ -2,7 +2,7 @@
 recurrent denoiser on the training pixels and score every split.
 
 The `fit` command and the scenario pages both build their run here (`make_experiment`,
-`noisy_input`, `split_pixels`, `starting_model`), so the same settings and seed give the same
+`noisy_input`, `split_pixels`, `experiment_model`), so the same settings and seed give the same
 numbers in both. A preset is data: the network it trains, how it trains, and whether it starts
 from the bundled weights.
 """
@@ -100,7 +100,7 @@ def split_pixels(shape: tuple[int, ...], split: PixelSplit, seed: int) -> SplitM
     return make_masks(shape[:2], split, np.random.default_rng(seed))
 
 
-def starting_model(experiment: Experiment, bundled: nn.Module | None) -> nn.Module:
+def experiment_model(experiment: Experiment, bundled: nn.Module | None) -> nn.Module:
     """A copy of the bundled network, or a new one initialised from the experiment's seed."""
     if experiment.from_bundled:
         return copy.deepcopy(bundled)
@@ -138,7 +138,7 @@ def measure_pace(experiment: Experiment, shape: tuple[int, ...], bundled: nn.Mod
 
     config, (height, width) = experiment.training, shape[:2]
     set_threads(config.threads)
-    model = starting_model(experiment, bundled)
+    model = experiment_model(experiment, bundled)
     patches, rows, columns = config.patch_shape(height, width)
     channels = experiment.scenario.channels
     clean = torch.rand(patches, channels, rows, columns)
@@ -196,7 +196,7 @@ def run_experiment(experiment: Experiment, clean: np.ndarray, bundled: nn.Module
     """Noise, split, train on the training pixels, and score each split (and the whole image)."""
     clean, noisy = reference_and_noisy_input(clean, experiment.noise, experiment.seed)
     masks = split_pixels(clean.shape, experiment.training.split, experiment.seed)
-    model = starting_model(experiment, bundled)
+    model = experiment_model(experiment, bundled)
     result = train_on_image(model, clean, noisy, experiment.noise, masks, experiment.training,
                             on_progress=on_progress, should_stop=should_stop)
     return FitResult(noisy, masks, result, score_splits(clean, noisy, result.denoised, masks), model)

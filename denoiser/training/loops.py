@@ -87,14 +87,11 @@ class TrainConfig:
         patches, rows, columns = self.patch_shape(height, width)
         return max(1, math.ceil(train_pixels / (patches * rows * columns)))
 
-    def learning_rate_at(self, step: int, steps: int, elapsed: float) -> float:
-        """The rate for the step after `step` of `steps`, `elapsed` seconds into the run."""
-        if not self.cosine:
-            return self.learning_rate
+    def done(self, step: int, steps: int, elapsed: float) -> float:
+        """The share of the run behind after `step` of `steps`, `elapsed` seconds in: by the steps, or
+        by the time budget where that is further along (what the cosine schedule follows)."""
         done = step / max(1, steps)
-        if self.time_budget is not None:
-            done = max(done, elapsed / self.time_budget)
-        return self.learning_rate * _cosine_factor(done)
+        return max(done, elapsed / self.time_budget) if self.time_budget is not None else done
 
 
 NOTEBOOK_TIME_LIMIT = 120.0
@@ -195,6 +192,8 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
     history: list[Progress] = []
     best = (float("inf"), 0, copy.deepcopy(model.state_dict()), None)  # loss, epoch, weights, their denoised image
     start, step, stopped, out_of_time = time.perf_counter(), 0, False, False
+    schedule = cosine_schedule(optimizer, lambda at: config.done(at, total, time.perf_counter() - start)) \
+        if config.cosine else None
     check_seconds, checked_at = 0.0, 0
     model.train()
     for epoch in range(1, config.epochs + 1):
@@ -204,8 +203,8 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
                     elapsed + elapsed / step + check_seconds > config.time_budget:
                 out_of_time = True  # the next step and the last check would not fit
                 break
-            for group in optimizer.param_groups:
-                group["lr"] = config.learning_rate_at(step, total, elapsed)
+            if schedule and step:
+                schedule.step()  # the rate for this step, from the steps and the time behind it
             batch = np.stack([augment(random_patch(stacked, (rows, columns), rng)[2], rng) for _ in range(patches)])
             target, given, weight = batch[..., :channels], batch[..., channels:2 * channels], batch[..., -1:]
             inputs = given
@@ -315,7 +314,6 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
     micro_batch = split_batch(config.batch_size, world.size, config.accumulate)
     network = wrap(model.to(world.device), world)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.steps)
     precision = precision_name(world.device, config.mixed_precision)
     mixed = precision == "float16"  # bfloat16 has float32's range: no gradient scaling needed
     scaler = torch.amp.GradScaler("cuda", enabled=mixed)
@@ -325,11 +323,11 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
     if resume:
         first = resume["step"] + 1
         optimizer.load_state_dict(resume["optimizer"])
-        schedule.load_state_dict(resume["schedule"])
-        schedule.T_max = config.steps  # a longer run decays from the saved rate to 0 at its new end
         if mixed and resume.get("scaler"):
             scaler.load_state_dict(resume["scaler"])
         rng.bit_generator.state = resume["rng"]
+    # a resumed run carries on from the rate it reached, down to 0 at its (perhaps later) last step
+    schedule = cosine_schedule(optimizer, lambda step: step / config.steps, first - 1)
     if isinstance(images, PatchStream):  # a resumed stream draws new patches, not the first ones again
         batches = images.batches(micro_batch, config.patch_size, scenario.random_training_noise,
                                  world.rank, world.size, seed=config.seed + first - 1)
@@ -404,9 +402,19 @@ def cpu_bfloat16() -> bool:
     return torch.backends.mkldnn.is_available() and (has("amx_tile") or has("avx512_bf16"))
 
 
-def _cosine_factor(done: float) -> float:
-    """The share of the learning rate left when `done` of the run is behind (0 to 1): half a cosine."""
-    return 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
+def cosine_schedule(optimizer: torch.optim.Optimizer, done: Callable[[int], float],
+                    step: int = 0) -> torch.optim.lr_scheduler.LambdaLR:
+    """The learning rate falls by half a cosine to 0 as `done(step)`, the share of the run behind, goes
+    from 0 to 1. At `step` above 0 (a resumed run) it starts from the rate the optimizer reached."""
+    def factor(at: int) -> float:
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, done(at))))
+
+    group = optimizer.param_groups[0]
+    reached = group["lr"] / group.setdefault("initial_lr", group["lr"])
+    scale = 1.0  # a fresh run, or one resumed at its own length: the rate reached is this schedule's
+    if step and factor(step) and not math.isclose(reached, factor(step), rel_tol=1e-9):
+        scale = reached / factor(step)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda at: scale * factor(at), last_epoch=step - 1)
 
 
 

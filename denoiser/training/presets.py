@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from denoiser.errors import DenoiserError
+from denoiser.errors import DenoiserError, choose
 
 if TYPE_CHECKING:
     from denoiser.scenarios import Scenario
@@ -49,7 +49,4 @@ NOTEBOOK_EPOCHS = ("An epoch is one pass over the training pixels, as in the not
 
 
 def get_preset(key: str) -> Preset:
-    try:
-        return PRESETS[key]
-    except KeyError:
-        raise DenoiserError(f"Unknown preset '{key}': choose one of {', '.join(PRESETS)}.") from None
+    return choose(PRESETS, key, "preset")

@@ -14,11 +14,14 @@ import subprocess
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from denoiser.errors import DenoiserError
 from denoiser.images import IMAGE_SUFFIXES
 from denoiser.training.recipes import RANDOM, Recipe, Stage, get_recipe, lineage, plan
+
+if TYPE_CHECKING:
+    from denoiser.training.start import Start
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -173,6 +176,7 @@ def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict,
     from denoiser.scenarios import get_scenario
     from denoiser.training.corpus_job import train_to_checkpoint
     from denoiser.training.loops import CorpusConfig
+    from denoiser.training.start import starting_model
 
     path = stage_file(run.out, stage.name)
     payload = _stage_payload(run, stage)
@@ -181,7 +185,13 @@ def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict,
         return True
     scenario = stage_scenario(get_scenario(owner.scenario), stage)
     resume = payload.get("training") if payload else None
-    model = load_checkpoint(path).model if resume else starting_model(stage, scenario, Path(run.out))
+    if resume:
+        model = load_checkpoint(path).model
+    else:
+        try:
+            model = starting_model(scenario.model, stage_start(stage, Path(run.out)))
+        except DenoiserError as error:
+            raise DenoiserError(f"stage {stage.name}: {error}") from None
     images, count, described = photos.get(stage, scenario.channels, world)
     smoke = {"steps": SMOKE.steps, "patch_size": SMOKE.patch_size, "checkpoint_every": SMOKE.checkpoint_every,
              "batch_size": SMOKE.patches_per_process * world.size} if run.smoke else {}
@@ -217,27 +227,16 @@ def stage_scenario(scenario, stage: Stage):
     return replace(scenario, **{noise: tuple(stage.noise)})
 
 
-def starting_model(stage: Stage, scenario, out: Path):
-    """The weights `stage` starts from: random, or a finished stage's, grown in depth or given a
-    low-noise specialist as the stage says (what `train --init --depth --specialize-below` does)."""
-    from denoiser.models.checkpoint import load_checkpoint
-    from denoiser.models.networks import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
+def stage_start(stage: Stage, out: Path) -> Start:
+    """Where `stage` starts (`training.start`): random, or a finished stage's file in `out`, grown in
+    depth or given a low-noise specialist as the stage says."""
+    from denoiser.training.start import Start  # noqa: F811  (torch: only once the run's checks passed)
 
-    if stage.start == RANDOM:
-        return build_model(replace(scenario.model, depth=stage.depth or scenario.model.depth))
-    model = load_checkpoint(stage_file(out, stage.start)).model
-    if scenario.model.opponent_colors and model.config.channels == 1:
-        model = opponent_colors(model)  # a gray stage starts the color model: its network serves the planes
-    try:
-        if stage.depth and stage.depth != model.config.depth:
-            model = deepen(model, stage.depth)
-        if stage.specialize_below is not None:
-            start = specialist_or_network(load_checkpoint(stage_file(out, stage.specialist_from)).model) \
-                if stage.specialist_from else None
-            model = add_specialist(model, stage.specialize_below, start)
-    except ValueError as error:
-        raise DenoiserError(f"stage {stage.name}: {error}") from None
-    return model
+    def file(name: str | None) -> Path | None:
+        return None if name in (None, RANDOM) else stage_file(out, name)
+
+    return Start(init=file(stage.start), depth=stage.depth, specialist_below=stage.specialist_below,
+                 specialist_from=file(stage.specialist_from))
 
 
 class _Photos:

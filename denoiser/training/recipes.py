@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from denoiser.errors import DenoiserError
+from denoiser.errors import choose
 
 RANDOM = "random"
 """A stage's start when it begins from freshly initialised weights."""
@@ -41,7 +41,7 @@ class Stage:
     depth: int | None = None
     """Sweep blocks: from `RANDOM`, how many to build; from a stage, grow to this many (the new
     blocks start as the identity). None keeps the start's (or the scenario's) depth."""
-    specialize_below: float | None = None
+    specialist_below: float | None = None
     """Add a low-noise specialist for noise levels below this sigma and train only it."""
     specialist_from: str | None = None
     """The stage whose specialist (or network) starts this one's specialist, instead of a copy of the start."""
@@ -57,9 +57,9 @@ class Stage:
         if self.data not in DATA or self.runs_on not in DEVICES or self.schedule != "cosine":
             raise ValueError(f"stage {self.name}: data must be one of {DATA}, runs_on one of {DEVICES}, "
                              "schedule 'cosine'.")
-        if self.specialist_from and self.specialize_below is None:
-            raise ValueError(f"stage {self.name}: specialist_from needs specialize_below.")
-        if self.start == RANDOM and (self.specialize_below or self.specialist_from):
+        if self.specialist_from and self.specialist_below is None:
+            raise ValueError(f"stage {self.name}: specialist_from needs specialist_below.")
+        if self.start == RANDOM and (self.specialist_below or self.specialist_from):
             raise ValueError(f"stage {self.name}: a specialist is added to trained weights, not random ones.")
 
     def settings(self) -> dict:
@@ -102,10 +102,10 @@ GRAY_GAUSSIAN = Recipe("gray-gaussian", (
     Stage("gray-6", "gray-5", (0, 55), 6000, 64, 16, 1.5e-4, "cpu", seed=3, balance_noise_levels=True),
     Stage("gray-7", "gray-6", (0, 55), 1623, 96, 128, 3e-4, "gpu", seed=7, balance_noise_levels=True),
     Stage("gray-8", "gray-7", (0, 55), 600, 96, 128, 1e-4, "gpu", seed=11, balance_noise_levels=True),
-    Stage("gray-9", "gray-8", (0, 20), 9000, 64, 16, 1e-4, "cpu", specialize_below=20, seed=21,
+    Stage("gray-9", "gray-8", (0, 20), 9000, 64, 16, 1e-4, "cpu", specialist_below=20, seed=21,
           balance_noise_levels=True),
     Stage("gray-10", "gray-8", (0, 55), 1300, 96, 128, 1.5e-4, "gpu", seed=32, balance_noise_levels=True),
-    Stage("gray-11", "gray-10", (0, 20), 1400, 96, 128, 2e-4, "gpu", specialize_below=20, specialist_from="gray-9",
+    Stage("gray-11", "gray-10", (0, 20), 1400, 96, 128, 2e-4, "gpu", specialist_below=20, specialist_from="gray-9",
           seed=31, balance_noise_levels=True),
     Stage("gray-12", "gray-11", (0, 20), 1200, 96, 128, 1e-4, "gpu", seed=41, balance_noise_levels=True),
 ))
@@ -122,7 +122,7 @@ COLOR_GAUSSIAN = Recipe("color-gaussian", (
     Stage("color-1", "gray-6", (0, 55), 1500, 64, 8, 2e-4, "cpu", balance_noise_levels=True),
     Stage("color-2", "color-1", (0, 55), 1449, 96, 64, 2e-4, "gpu", seed=9, balance_noise_levels=True),
     Stage("color-3", "color-2", (0, 55), 500, 96, 64, 1e-4, "gpu", seed=12, balance_noise_levels=True),
-    Stage("color-4", "color-3", (0, COLOR_REACH), 1100, 96, 64, 2e-4, "gpu", specialize_below=12,
+    Stage("color-4", "color-3", (0, COLOR_REACH), 1100, 96, 64, 2e-4, "gpu", specialist_below=12,
           specialist_from="gray-9", seed=33, balance_noise_levels=True),
     Stage("color-5", "color-4", (0, COLOR_REACH), 950, 96, 64, 1e-4, "gpu", seed=43, balance_noise_levels=True),
 ), planes=3)
@@ -144,10 +144,7 @@ GPU_MEGAPIXELS_PER_SECOND = 5.0
 
 
 def get_recipe(scenario: str) -> Recipe:
-    try:
-        return RECIPES[scenario]
-    except KeyError:
-        raise DenoiserError(f"No recipe for '{scenario}': choose one of {', '.join(RECIPES)}.") from None
+    return choose(RECIPES, scenario, "recipe")
 
 
 def plan(recipe: Recipe) -> list[tuple[Recipe, Stage]]:
@@ -184,8 +181,8 @@ def describe_start(stage: Stage) -> str:
     if stage.depth:
         text += f", {stage.depth} block{'s' if stage.depth > 1 else ''}" if stage.start == RANDOM else \
             f", grown to {stage.depth} blocks"
-    if stage.specialize_below is not None:
-        text += f"; adds a specialist below {stage.specialize_below:g}"
+    if stage.specialist_below is not None:
+        text += f"; adds a specialist below {stage.specialist_below:g}"
         text += f", started from {stage.specialist_from}'s" if stage.specialist_from else ""
     return text
 
