@@ -13,7 +13,7 @@ def chart_titles(at) -> list[str]:
     return [json.loads(chart.proto.spec)["layout"]["title"]["text"] for chart in at.get("plotly_chart")]
 
 
-@pytest.mark.parametrize("key", ["gray-gaussian", "gray-salt-pepper", "color-gaussian"])
+@pytest.mark.parametrize("key", ["gray-gaussian", "gray-salt-pepper", "color-gaussian", "color-camera"])
 def test_picking_a_pixel_shows_the_three_maps(key):
     at = open_page(started_app(), key)
     upload(at, key, png_bytes())
