@@ -363,6 +363,31 @@ def test_your_photo_page_takes_the_kind_of_photo_from_the_upload(app):
     assert app.radio(key="your-photo:kind").value == "gray-gaussian" and not app.exception
 
 
+def test_your_photo_page_offers_the_camera_model_blind_and_says_why_it_is_not_the_default(app):
+    """'Color, from a camera' denoises with the camera model at no noise level (no slider, no Adapt);
+    the page says which model it used and why a color upload starts with the Gaussian one."""
+    open_page(app, "your-photo")
+    app.file_uploader(key="your-photo:upload").set_value(("color.png", png_bytes("coffee", gray=False), "image/png"))
+    app.run()
+    assert app.radio(key="your-photo:kind").value == "color-gaussian"
+    assert any("the default for color photos, as the camera model has not yet beaten it" in c.value for c in app.caption)
+    app.radio(key="your-photo:kind").set_value("color-camera").run()
+    assert not [s for s in app.slider if s.label.startswith("Noise level sigma")]
+    assert app.button(key="your-photo:adapt").disabled
+    assert any("not on real noisy/clean pairs" in c.value for c in app.caption)
+    app.button(key="your-photo:denoise").click().run()
+    assert not app.exception
+    result = app.session_state["your-photo:outcome"]
+    from denoiser.inference.tiled import denoise
+    from denoiser.models.bundled import load_pretrained
+
+    np.testing.assert_allclose(result.denoised, denoise(load_pretrained("color-camera").model, result.photo, 0.0),
+                               atol=1e-6)
+    app.file_uploader(key="your-photo:upload").set_value(("other.png", png_bytes("chelsea", gray=False), "image/png"))
+    app.run()
+    assert app.radio(key="your-photo:kind").value == "color-camera"  # a new color file keeps the chosen color kind
+
+
 def test_your_photo_page_says_when_its_result_is_out_of_date(app):
     """A result made with other settings than those shown says so, until Denoise makes it anew."""
     open_page(app, "your-photo")
