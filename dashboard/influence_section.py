@@ -20,7 +20,8 @@ from denoiser.noise import NoiseModel
 from denoiser.scenarios import Scenario
 from denoiser.training.experiment import make_experiment, run_experiment
 
-from .bundled_models import TORCH_THREADS, bundled_checkpoint
+from .bundled_models import bundled_checkpoint
+from .torch_threads import TORCH_THREADS
 from .influence_figures import BM3D_BLOCK, BM3D_SEARCH_WINDOW, influence_figure, search_window_figure
 
 QUICK_ROW_SECONDS = 3.0
