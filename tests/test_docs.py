@@ -106,7 +106,7 @@ def _readme_number_sources() -> list[tuple[list[str], list[str], list[int]]]:
         (["notebook.json"], [f"{notebook['notebook_test_mse']:,.0f}", f"{notebook['median']['runs']['notebook']['gain']:.2f}"],
          [len(notebook["rows"])]),
         (["load_test.json"], [f"{load['median_seconds_to_result']:.1f}", f"{load['slowest_seconds_to_result']:.1f}",
-                              f"{load['server_peak_memory_mb']:,.0f}"], []),
+                              f"{load['server_peak_memory_mb']:,.1f}"], []),
         (["startup.json", "first_view.json"], [f"{startup:.2f}", f"{home:.2f}"], []),
     ]
 
