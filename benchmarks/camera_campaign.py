@@ -1,6 +1,6 @@
 """One chunk of the camera model's training campaign, then its point on the validation curve.
 
-    python benchmarks/camera_campaign.py CORPUS_DIR VALIDATION_DIR [--minutes 85]
+    python benchmarks/camera_campaign.py CORPUS_DIR VALIDATION_DIR [--minutes 85] [--threads 1]
 
 runs `python -m denoiser recipe color-camera --corpus CORPUS_DIR --out campaigns/color-camera
 --resume --minutes M` at low priority (nice 10), so the recipe carries on from its last chunk and
@@ -30,9 +30,10 @@ CAMPAIGN = ROOT / "campaigns" / "color-camera"
 JSON = ROOT / "docs" / "benchmarks" / "camera-campaign.json"
 
 
-def run_chunk(corpus: Path, minutes: float) -> None:
+def run_chunk(corpus: Path, minutes: float, threads: int | None) -> None:
     command = ["nice", "-n", "10", sys.executable, "-m", "denoiser", "recipe", "color-camera", "--corpus", str(corpus),
                "--out", str(CAMPAIGN), "--resume", "--minutes", str(minutes)]
+    command += ["--threads", str(threads)] if threads else []
     subprocess.run(command, cwd=ROOT, check=True)
 
 
@@ -115,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("validation", type=Path)
     parser.add_argument("--minutes", type=float, default=85.0, help="the chunk's length (at most 90)")
+    parser.add_argument("--threads", type=int, help="torch threads (1 leaves the other core to other work; "
+                        "small batches gain little from a second thread)")
     parser.add_argument("--score-only", action="store_true", help="only add the validation point of the files as they are")
     parser.add_argument("--adopt-study", action="store_true",
                         help="first start the campaign from the design study's rgb-scratch run (once)")
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.adopt_study:
         print(f"started the campaign from the design study: {adopt_study_run(args.corpus)}")
     if not args.score_only:
-        run_chunk(args.corpus, args.minutes)
+        run_chunk(args.corpus, args.minutes, args.threads)
     point = record_point(args.validation)
     if args.bundle:
         print(f"bundled {bundle()}")

@@ -28,6 +28,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from validation_set import centre_crops  # noqa: E402
 
 from denoiser.errors import DenoiserError  # noqa: E402
 from denoiser.images import load_image  # noqa: E402
@@ -62,13 +65,7 @@ def build(candidate: str):
 
 def validation_crops(folder: Path) -> list[tuple[str, np.ndarray]]:
     """The first `PHOTOS` validation photos (sorted by name), centre crops of `CROP` pixels."""
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})[:PHOTOS]
-    crops = []
-    for path in files:
-        image = load_image(path, 3)
-        top, left = (image.shape[0] - CROP) // 2, (image.shape[1] - CROP) // 2
-        crops.append((path.stem, image[top:top + CROP, left:left + CROP]))
-    return crops
+    return centre_crops(folder, 3, CROP, PHOTOS)
 
 
 def validation_psnr(model, crops: list[tuple[str, np.ndarray]]) -> dict:

@@ -276,6 +276,35 @@ def test_your_photo_page_denoises_an_upload(server, page, shots, tmp_path):
     screenshot(page, shots / "your-photo.png")
 
 
+def test_your_photo_page_denoises_a_camera_jpeg_with_the_camera_model(server, page, tmp_path):
+    """A phone-like JPEG (simulated camera at gain 0.8, JPEG quality 85), denoised blind by the camera model:
+    the downloaded PNG is closer to the camera's noiseless reference than the upload."""
+    from denoiser.evaluation.metrics import psnr
+    from denoiser.images import load_image
+    from denoiser.noise import CameraNoise
+
+    reference, noisy = CameraNoise(0.8, 85).pair(sample_photo("chelsea")[40:168, 100:228], np.random.default_rng(0))
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(np.round(noisy * 255).astype(np.uint8)).save(path, quality=95)
+    page.goto(f"{server}/your-photo")
+    page.locator("input[type=file]").first.set_input_files(str(path))
+    page.get_by_text(re.compile(r"estimated \d")).wait_for()
+    page.get_by_test_id("stRadio").filter(has_text="Kind of photo").get_by_text("Color, from a camera").click()
+    wait_until_idle(page)
+    assert page.get_by_text("The camera model, blind").is_visible()
+    assert page.get_by_text(re.compile(r"Noise level sigma")).count() == 0  # blind: no noise level to set
+    page.get_by_role("button", name="Denoise", exact=True).click()
+    page.get_by_test_id("stMetric").filter(has_text="Noise estimate after").wait_for(timeout=TRAINING)
+    wait_until_idle(page)
+    assert_no_exception(page)
+    assert page.get_by_text("phone.jpg, color, from a camera, denoised blind.").is_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Denoised PNG").click()
+    download.value.save_as(tmp_path / "denoised.png")
+    uploaded, denoised = load_image(path, 3), load_image(tmp_path / "denoised.png", 3)
+    assert psnr(reference, denoised) > psnr(reference, uploaded) + 1.2  # +1.61 dB measured (9,400-step weights)
+
+
 def test_benchmark_page_runs_and_charts(server, page, shots):
     page.goto(f"{server}/benchmark")
     page.get_by_role("button", name="Run benchmark").wait_for()

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from denoiser.models.networks import (
     OPPONENT_NOISE_SCALE,
@@ -21,13 +22,53 @@ from denoiser.models.networks import (
 from denoiser.noise import SaltPepperNoise
 
 
-@pytest.mark.parametrize("architecture", ["renet", "row"])
+@pytest.mark.parametrize("architecture", ["renet", "row", "unet"])
+@pytest.mark.parametrize("downscale", [1, 2])
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("size", [(17, 23), (1, 1), (32, 5)])
-def test_output_shape_matches_input_for_odd_sizes(architecture, channels, size):
-    model = build_model(ModelConfig(architecture=architecture, channels=channels, hidden=8, features=8))
+def test_output_shape_matches_input_for_odd_sizes(architecture, downscale, channels, size):
+    model = build_model(ModelConfig(architecture=architecture, channels=channels, hidden=8, features=8,
+                                    downscale=downscale))
     noisy = torch.rand(2, channels, *size)
     assert model(noisy, torch.tensor([0.1, 0.2])).shape == noisy.shape
+
+
+def test_downscale_runs_the_network_on_the_pixel_unshuffled_image():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=8, features=8, downscale=2))
+    assert model.stem[0].in_channels == 4 * 2 and model.head[-1].out_channels == 4  # image and noise map, 2x2 blocks
+    noisy, sigma = torch.rand(1, 1, 8, 10), torch.tensor([0.1])
+    level = sigma.view(1, 1, 1, 1).expand(1, 1, 8, 10)
+    blocks = F.pixel_unshuffle(torch.cat([noisy, level], dim=1), 2)
+    expected = noisy - F.pixel_shuffle(model.predict_noise(blocks), 2)
+    assert torch.allclose(model(noisy, sigma), expected)
+    assert model.predict_noise(blocks).shape[2:] == (4, 5)  # the sweeps see a quarter of the positions
+
+
+def test_gru_cell_replaces_the_sweeps_lstm_and_keeps_its_weights_apart():
+    gru = build_model(ModelConfig(hidden=8, features=8, cell="gru"))
+    sweep = gru.blocks[0][0]
+    assert isinstance(sweep.gru, torch.nn.GRU) and not hasattr(sweep, "lstm")
+    lstm = build_model(ModelConfig(hidden=8, features=8))
+    with pytest.raises(RuntimeError):
+        lstm.load_state_dict(gru.state_dict())
+    with pytest.raises(ValueError):
+        build_model(ModelConfig(architecture="row", cell="gru"))
+    with pytest.raises(ValueError):
+        build_model(ModelConfig(cell="transformer"))
+    with pytest.raises(ValueError):
+        build_model(ModelConfig(downscale=3))
+
+
+def test_unet_sweeps_at_half_and_quarter_resolution_and_sees_the_whole_image():
+    model = build_model(ModelConfig(architecture="unet", hidden=8, features=8))
+    lengths = []
+    for sweeps in model.sweeps:
+        sweeps[0][0].register_forward_hook(lambda module, inputs, output: lengths.append(inputs[0].shape[2:]))
+    noisy = torch.rand(1, 1, 30, 41, requires_grad=True)
+    model(noisy, torch.tensor([0.1]))[0, 0, 0, 0].backward()
+    assert lengths == [(16, 22), (8, 11)]  # padded to 32 x 44, then halved twice
+    assert (noisy.grad[0, 0].abs() > 0).float().mean() > 0.99
 
 
 def test_config_sets_size_without_code_edits():

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-ARCHITECTURES = ("renet", "row")
+ARCHITECTURES = ("renet", "row", "unet")
+CELLS = ("lstm", "gru")
+DOWNSCALES = (1, 2)
 
 ENSEMBLE_SIZES = (1, 2, 4, 8)
 """How many flips and right-angle rotations a self-ensemble may average (`inference.denoise_ensemble`)."""
@@ -25,6 +27,11 @@ class ModelConfig:
     """Fill the masked pixels from clean neighbours before the network (needs `impulse_mask`)."""
     opponent_colors: bool = False
     """Color only: denoise opponent-colour planes with one shared single-channel network."""
+    cell: str = "lstm"
+    """The recurrent cell of the sweeps: an LSTM, or a GRU (three gates instead of four)."""
+    downscale: int = 1
+    """2: FFDNet's trick, the image pixel-unshuffled to half resolution with four times the channels
+    before the network and shuffled back after, so the sweeps run over a quarter of the positions."""
     specialist_below: float = 0.0
     """If above 0, a low-noise specialist, a second network of the same design, serves the noise
     levels below this sigma (0..255 scale, the level the network is given), so a small network

@@ -6,6 +6,8 @@ the noise and subtract it).
   LSTM; each step sees its pixel and the pixels above and below it.
 - `ReNetDenoiser`: a small convolutional stem, then ReNet-style bidirectional sweeps over rows
   and then columns (so every output pixel sees the whole image), then a convolutional head.
+- `SweepUNet`: convolutions at full resolution, the sweeps at 1/2 and 1/4 of it, joined back by
+  skip connections: the sequences are shorter and fewer, the receptive field still the whole image.
 - `OpponentColorDenoiser`: color as three decorrelated planes (luminance and two colour
   differences, as CBM3D works) through one shared single-channel network, so a gray model
   denoises color and all its training serves both.
@@ -29,13 +31,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from denoiser.models.config import ARCHITECTURES, ModelConfig  # re-exported: the config itself needs no torch
+from denoiser.models.config import ARCHITECTURES, CELLS, DOWNSCALES, ModelConfig  # re-exported: the config needs no torch
 
 
 def build_model(config: ModelConfig) -> nn.Module:
     """The network a config describes."""
     if config.fill_impulses and not config.impulse_mask:
         raise ValueError("fill_impulses needs impulse_mask: only detected impulses are filled.")
+    if config.cell not in CELLS:
+        raise ValueError(f"Unknown cell '{config.cell}': choose one of {CELLS}.")
+    if config.downscale not in DOWNSCALES:
+        raise ValueError(f"downscale must be one of {DOWNSCALES}.")
+    if config.cell != "lstm" and config.architecture == "row":
+        raise ValueError("The row LSTM is an LSTM: only the sweeping architectures take another cell.")
     if config.opponent_colors:
         if config.channels != 3:
             raise ValueError("opponent_colors needs 3 channels.")
@@ -47,6 +55,8 @@ def build_model(config: ModelConfig) -> nn.Module:
         return ReNetDenoiser(config)
     if config.architecture == "row":
         return RowLSTM(config)
+    if config.architecture == "unet":
+        return SweepUNet(config)
     raise ValueError(f"Unknown architecture '{config.architecture}': choose one of {ARCHITECTURES}.")
 
 
@@ -96,6 +106,8 @@ class _Conditioned(nn.Module):
         super().__init__()
         self.config = config
         self.in_channels = config.channels + int(config.noise_map) + int(config.impulse_mask)
+        self.scale = config.downscale
+        """Positions the network sees per side of one input pixel block (`ModelConfig.downscale`)."""
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
         mask = impulse_mask(noisy) if self.config.impulse_mask else None
@@ -106,10 +118,30 @@ class _Conditioned(nn.Module):
             inputs.append(level.to(noisy.dtype).view(-1, 1, 1, 1).expand(-1, 1, *noisy.shape[2:]))
         if mask is not None:
             inputs.append(mask)
-        denoised = start - self.predict_noise(torch.cat(inputs, dim=1))
+        denoised = start - self._at_scale(torch.cat(inputs, dim=1))
         if mask is not None:
             denoised = torch.where(mask.bool(), denoised, noisy)
         return denoised
+
+    def _at_scale(self, x: torch.Tensor) -> torch.Tensor:
+        """`predict_noise` on the pixel-unshuffled input, shuffled back (edges replicated up to a
+        multiple of the scale, then cropped), or on the input itself at scale 1."""
+        if self.scale == 1:
+            return self.predict_noise(x)
+        height, width = x.shape[2:]
+        padded = F.pad(x, (0, -width % self.scale, 0, -height % self.scale), mode="replicate")
+        noise = F.pixel_shuffle(self.predict_noise(F.pixel_unshuffle(padded, self.scale)), self.scale)
+        return noise[:, :, :height, :width]
+
+    @property
+    def network_in(self) -> int:
+        """Channels the network proper takes: the conditioned input's, times the unshuffled block."""
+        return self.in_channels * self.scale ** 2
+
+    @property
+    def network_out(self) -> int:
+        """Channels the network proper predicts: the image's, times the unshuffled block."""
+        return self.config.channels * self.scale ** 2
 
     def predict_noise(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -120,9 +152,9 @@ class RowLSTM(_Conditioned):
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)
-        self.lstm = nn.LSTM(3 * self.in_channels, config.hidden, num_layers=config.depth,
+        self.lstm = nn.LSTM(3 * self.network_in, config.hidden, num_layers=config.depth,
                             batch_first=True, bidirectional=True)
-        self.head = nn.Linear(2 * config.hidden, config.channels)
+        self.head = nn.Linear(2 * config.hidden, self.network_out)
 
     def predict_noise(self, x: torch.Tensor) -> torch.Tensor:
         batch, channels, height, width = x.shape
@@ -130,24 +162,29 @@ class RowLSTM(_Conditioned):
         rows = torch.cat([padded[:, :, :-2], x, padded[:, :, 2:]], dim=1)  # above, pixel, below
         sequences = rows.permute(0, 2, 3, 1).reshape(batch * height, width, 3 * channels)
         out, _ = self.lstm(sequences)
-        noise = self.head(out).reshape(batch, height, width, self.config.channels)
+        noise = self.head(out).reshape(batch, height, width, self.network_out)
         return noise.permute(0, 3, 1, 2)
 
 
 class BiSweep(nn.Module):
-    """A bidirectional LSTM along rows (axis 3) or columns (axis 2) of a feature map, added back."""
+    """A bidirectional LSTM (or GRU) along rows (axis 3) or columns (axis 2) of a feature map, added back.
 
-    def __init__(self, features: int, hidden: int, along_rows: bool):
+    The recurrent layer is named after its cell (`lstm` or `gru`), so weights of one cell never
+    load into the other."""
+
+    def __init__(self, features: int, hidden: int, along_rows: bool, cell: str = "lstm"):
         super().__init__()
         self.along_rows = along_rows
-        self.lstm = nn.LSTM(features, hidden, batch_first=True, bidirectional=True)
+        self.cell = cell
+        recurrent = {"lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.add_module(cell, recurrent(features, hidden, batch_first=True, bidirectional=True))
         self.project = nn.Linear(2 * hidden, features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, features, height, width = x.shape
         lines = x.permute(0, 2, 3, 1) if self.along_rows else x.permute(0, 3, 2, 1)
         length = lines.shape[2]
-        out, _ = self.lstm(lines.reshape(-1, length, features))
+        out, _ = getattr(self, self.cell)(lines.reshape(-1, length, features))
         out = self.project(out).reshape(lines.shape)
         out = out.permute(0, 3, 1, 2) if self.along_rows else out.permute(0, 3, 2, 1)
         return x + out
@@ -159,21 +196,59 @@ class ReNetDenoiser(_Conditioned):
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         f = config.features
-        self.stem = nn.Sequential(nn.Conv2d(self.in_channels, f, 3, padding=1), nn.ReLU(),
+        self.stem = nn.Sequential(nn.Conv2d(self.network_in, f, 3, padding=1), nn.ReLU(),
                                   nn.Conv2d(f, f, 3, padding=1), nn.ReLU())
-        self.blocks = nn.ModuleList()
-        for _ in range(config.depth):
-            self.blocks.append(nn.Sequential(BiSweep(f, config.hidden, along_rows=True),
-                                             BiSweep(f, config.hidden, along_rows=False),
-                                             nn.Conv2d(f, f, 3, padding=1), nn.ReLU()))
+        self.blocks = nn.ModuleList(sweep_block(f, config.hidden, config.cell) for _ in range(config.depth))
         self.head = nn.Sequential(nn.Conv2d(f, f, 3, padding=1), nn.ReLU(),
-                                  nn.Conv2d(f, config.channels, 3, padding=1))
+                                  nn.Conv2d(f, self.network_out, 3, padding=1))
 
     def predict_noise(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         for block in self.blocks:
             x = block(x)
         return self.head(x)
+
+
+def sweep_block(features: int, hidden: int, cell: str) -> nn.Sequential:
+    """A row sweep, a column sweep and a 3x3 convolution: one block of the sweeping networks."""
+    return nn.Sequential(BiSweep(features, hidden, along_rows=True, cell=cell),
+                         BiSweep(features, hidden, along_rows=False, cell=cell),
+                         nn.Conv2d(features, features, 3, padding=1), nn.ReLU())
+
+
+class SweepUNet(_Conditioned):
+    """A U-shaped ReNet: convolutions at full resolution, `depth` sweep blocks at 1/2 and `depth` at
+    1/4 of it (on `2 * features` channels), each level joined back to the finer one by a skip
+    connection. Sweeps at 1/2 resolution cost a quarter of full-resolution ones, at 1/4 a sixteenth."""
+
+    LEVELS = 2
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        f, wide = config.features, 2 * config.features
+        self.stem = nn.Sequential(nn.Conv2d(self.network_in, f, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(f, f, 3, padding=1), nn.ReLU())
+        self.down = nn.ModuleList([nn.Sequential(nn.Conv2d(f, wide, 3, stride=2, padding=1), nn.ReLU()),
+                                   nn.Sequential(nn.Conv2d(wide, wide, 3, stride=2, padding=1), nn.ReLU())])
+        self.sweeps = nn.ModuleList(nn.Sequential(*(sweep_block(wide, config.hidden, config.cell)
+                                                    for _ in range(config.depth))) for _ in range(self.LEVELS))
+        self.up = nn.ModuleList([nn.ConvTranspose2d(wide, f, 2, stride=2), nn.ConvTranspose2d(wide, wide, 2, stride=2)])
+        self.merge = nn.ModuleList([nn.Sequential(nn.Conv2d(f, f, 3, padding=1), nn.ReLU()),
+                                    nn.Sequential(nn.Conv2d(wide, wide, 3, padding=1), nn.ReLU())])
+        self.head = nn.Sequential(nn.Conv2d(f, f, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(f, self.network_out, 3, padding=1))
+
+    def predict_noise(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[2:]
+        step = 2 ** self.LEVELS
+        x = F.pad(x, (0, -width % step, 0, -height % step), mode="replicate")
+        skips = [self.stem(x)]
+        for down, sweeps in zip(self.down, self.sweeps):
+            skips.append(sweeps(down(skips[-1])))
+        x = skips.pop()
+        for up, merge in zip(reversed(self.up), reversed(self.merge)):
+            x = merge(up(x) + skips.pop())
+        return self.head(x)[:, :, :height, :width]
 
 
 OPPONENT = torch.tensor([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0.0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])

@@ -1,0 +1,105 @@
+"""A 12-megapixel camera photo through the command line: the camera model against the color Gaussian model.
+
+    python benchmarks/camera_speed.py CORPUS_BENCHMARK_DIR [--photo NAME]
+
+Makes a 4000x3000 photo the way a user's camera would (the first benchmark photo, or `--photo`,
+resized to 12 megapixels, then through the training camera at gain 0.6 with JPEG 90), saves it as a
+PNG (the camera's JPEG decoded, not compressed again), and times, one after the other in this run, `python -m denoiser denoise --scenario
+color-camera` (blind) and `--scenario color-gaussian` (sigma estimated, as a user without a sigma
+runs it): wall seconds from the command's start to its exit, start-up and file writing included,
+and each command's peak memory (its maximum resident set, from the kernel). Writes
+docs/benchmarks/camera-speed.json and .md with the ratio of the two times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from denoiser.errors import DenoiserError  # noqa: E402
+from denoiser.evaluation.comparison import machine  # noqa: E402
+from denoiser.images import IMAGE_SUFFIXES, load_image, save_image  # noqa: E402
+from denoiser.noise import CameraNoise  # noqa: E402
+
+OUT = ROOT / "docs" / "benchmarks"
+WIDTH, HEIGHT = 4000, 3000
+CAMERA = CameraNoise(0.6, 90)
+SCENARIOS = ("color-camera", "color-gaussian")
+
+
+def camera_photo(source: Path, target: Path) -> None:
+    """`source` resized to WIDTH x HEIGHT and sent through `CAMERA`, saved at `target`."""
+    from PIL import Image
+
+    clean = load_image(source, 3)
+    resized = Image.fromarray(np.round(clean * 255).astype(np.uint8)).resize((WIDTH, HEIGHT), Image.LANCZOS)
+    noisy = CAMERA.apply(np.asarray(resized, dtype=np.float64) / 255.0, np.random.default_rng(0))
+    save_image(noisy, target)
+
+
+def timed_command(arguments: list[str]) -> dict:
+    """Wall seconds and peak resident memory (MB, the kernel's count for this child alone) of one
+    `python -m denoiser` command."""
+    with tempfile.TemporaryFile("w+") as errors:
+        started = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "denoiser", *arguments], cwd=ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait for it again
+        if child.returncode != 0:
+            errors.seek(0)
+            raise DenoiserError(f"`denoise` failed: {errors.read().strip()[-300:]}")
+    return {"seconds": round(seconds, 1), "peak_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus_benchmark", type=Path)
+    parser.add_argument("--photo", help="a benchmark photo's name (default: the first)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    try:
+        files = sorted(p for p in args.corpus_benchmark.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        chosen = [p for p in files if args.photo in (None, p.stem)]
+        if not chosen:
+            raise DenoiserError(f"No benchmark photo {args.photo or ''} in {args.corpus_benchmark}.")
+        with tempfile.TemporaryDirectory() as folder:
+            photo = Path(folder) / "camera-12mp.png"
+            camera_photo(chosen[0], photo)
+            runs = {}
+            for scenario in SCENARIOS:
+                runs[scenario] = timed_command(["denoise", str(photo), "-o", str(Path(folder) / f"{scenario}.png"),
+                                                "--scenario", scenario])
+                print(f"{scenario}: {runs[scenario]['seconds']} s, peak {runs[scenario]['peak_mb']} MB", flush=True)
+    except DenoiserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    record = {"photo": chosen[0].stem, "size": [WIDTH, HEIGHT], "camera": CAMERA.name, "runs": runs,
+              "ratio": round(runs["color-camera"]["seconds"] / runs["color-gaussian"]["seconds"], 3),
+              "machine": machine(), "load_average": os.getloadavg()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "camera-speed.json").write_text(json.dumps(record, indent=2) + "\n")
+    lines = [f"A {WIDTH}x{HEIGHT} photo ({record['photo']} through {CAMERA.name}, saved as PNG) through "
+             f"`python -m denoiser denoise`, start-up included; {record['machine'].get('cpu', '')}.", "",
+             "| scenario | seconds | peak memory (MB) |", "|---|---:|---:|"]
+    lines += [f"| {name} | {run['seconds']:.1f} | {run['peak_mb']:.0f} |" for name, run in runs.items()]
+    lines += ["", f"Camera model's time / color Gaussian model's: {record['ratio']:.2f}.", ""]
+    (args.out / "camera-speed.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""The stronger Gaussian model's design study: candidates trained from scratch at equal CPU cost.
+
+    python benchmarks/model_design.py CORPUS_DIR VALIDATION_DIR --candidate unshuffle --cpu-minutes 15
+    python benchmarks/model_design.py --speed      # every candidate's megapixels per second, one process
+    python benchmarks/model_design.py --render     # the Markdown table from the JSON
+
+Each call trains one candidate for that many more CPU-minutes (the process's CPU time, so other work
+on the machine does not change the comparison) on the gray corpus at sigma 0 to 55, resuming from its
+state in `campaigns/model-design/<candidate>.pt`, then scores it on the validation photos at sigma
+10, 25 and 50 and appends the point to `docs/benchmarks/model-design.json`. Run it again to extend
+the curve; commit the state files and the JSON after each run, so the study survives a session's end.
+
+The candidates are today's gray design and the ideas of issue #31, each a `ModelConfig`:
+- `today`: the bundled gray network (32 features, hidden 32, 2 sweep blocks at full resolution);
+- `unshuffle`: FFDNet's pixel-unshuffle by 2, the same network on a quarter of the positions with
+  64 features and hidden 64;
+- `unet`: convolutions at full resolution, sweeps at 1/2 and 1/4 of it (hidden 48);
+- `gru`: today's network with GRU sweeps;
+- `wide`: today's network with hidden 64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from validation_set import centre_crops  # noqa: E402
+
+from denoiser.errors import DenoiserError  # noqa: E402
+from denoiser.images import load_image  # noqa: E402
+from denoiser.models.config import ModelConfig  # noqa: E402
+from denoiser.noise import GaussianNoise  # noqa: E402
+from denoiser.scenarios import get_scenario  # noqa: E402
+
+JSON = ROOT / "docs" / "benchmarks" / "model-design.json"
+STATES = ROOT / "campaigns" / "model-design"
+SCENARIO = "gray-gaussian"
+CANDIDATES = {
+    "today": get_scenario(SCENARIO).model,
+    "unshuffle": ModelConfig(depth=2, downscale=2, features=64, hidden=64),
+    "unet": ModelConfig(architecture="unet", hidden=48),
+    "gru": ModelConfig(depth=2, cell="gru"),
+    "wide": ModelConfig(depth=2, hidden=64),
+}
+PATCH, BATCH, LEARNING_RATE, HORIZON = 64, 8, 1e-3, 100_000
+"""Every candidate's training: patches, batch and rate of the recipes' from-scratch stages, with noise
+levels balanced (`CorpusConfig.balance_noise_levels`); the cosine schedule's length is far beyond
+the study, so the rate stays near its start while the curves are drawn."""
+VALIDATION_SIGMAS = (10, 25, 50)
+CROP, PHOTOS = 160, 12
+SPEED_SIZE, SPEED_THREADS = 512, 2
+
+
+def validation_crops(folder: Path) -> list[tuple[str, np.ndarray]]:
+    """The first `PHOTOS` validation photos (sorted by name), gray, centre crops of `CROP` pixels."""
+    return centre_crops(folder, 1, CROP, PHOTOS)
+
+
+def validation_psnr(model, crops: list[tuple[str, np.ndarray]]) -> dict:
+    """Mean PSNR at each validation sigma (true sigma given, 8-bit clipped noise), of the noisy crops
+    themselves when `model` is None."""
+    from denoiser.evaluation.metrics import psnr
+    from denoiser.inference.tiled import denoise
+
+    scores = {}
+    for sigma in VALIDATION_SIGMAS:
+        values = []
+        for index, (_, crop) in enumerate(crops):
+            noisy = GaussianNoise(sigma ** 2, quantize=True).apply(crop, np.random.default_rng([index, sigma]))
+            values.append(psnr(crop, noisy if model is None else denoise(model, noisy, float(sigma))))
+        scores[str(sigma)] = float(np.mean(values))
+    return scores
+
+
+def train_more(candidate: str, corpus: Path, cpu_minutes: float, threads: int):
+    """Train `candidate` for `cpu_minutes` more of this process's CPU time through the recipes' own
+    `train_to_checkpoint`, resuming from and saving to its state file; returns (model, steps, CPU-minutes
+    in all)."""
+    from denoiser.models.checkpoint import load_checkpoint, read_payload
+    from denoiser.models.networks import build_model
+    from denoiser.training.corpus_job import train_to_checkpoint
+    from denoiser.training.distributed import World
+    from denoiser.training.loops import CorpusConfig
+    from denoiser.training.patches import image_files
+
+    state_file = STATES / f"{candidate}.pt"
+    payload = read_payload(state_file) if state_file.is_file() else None
+    model = load_checkpoint(state_file).model if payload else build_model(CANDIDATES[candidate])
+    images = [load_image(path, 1) for path in image_files(corpus)]
+    config = CorpusConfig(steps=HORIZON, batch_size=BATCH, patch_size=PATCH, learning_rate=LEARNING_RATE,
+                          seed=list(CANDIDATES).index(candidate), threads=threads, checkpoint_every=HORIZON,
+                          balance_noise_levels=True)
+    started = time.process_time()
+    train_to_checkpoint(model, images, get_scenario(SCENARIO), config, state_file, state_file.with_suffix(".log.jsonl"),
+                        {"scenario": SCENARIO, "candidate": candidate, "data": corpus.name},
+                        World(), resume=payload["training"] if payload else None, label=candidate,
+                        should_stop=lambda: time.process_time() - started >= cpu_minutes * 60)
+    saved = read_payload(state_file)["metadata"]
+    return model, saved["steps"], saved["cpu_seconds"] / 60
+
+
+def megapixels_per_second(config: ModelConfig, repeats: int = 3) -> float:
+    """Inference speed of a fresh network of this design on a `SPEED_SIZE`-pixel square gray image,
+    best of `repeats`, with `SPEED_THREADS` torch threads (as the app runs)."""
+    import torch
+
+    from denoiser.models.networks import build_model
+
+    torch.set_num_threads(SPEED_THREADS)
+    model = build_model(config).eval()
+    image = torch.rand(1, config.channels, SPEED_SIZE, SPEED_SIZE)
+    sigma = torch.tensor([25 / 255])
+    times = []
+    with torch.inference_mode():
+        model(image[..., :64, :64], sigma)
+        for _ in range(repeats):
+            started = time.perf_counter()
+            model(image, sigma)
+            times.append(time.perf_counter() - started)
+    return SPEED_SIZE ** 2 / 1e6 / min(times)
+
+
+def render(results: dict) -> str:
+    noisy = results.get("noisy", {})
+    head = ("Noisy input: " + ", ".join(f"sigma {s} {noisy[str(s)]:.2f}" for s in VALIDATION_SIGMAS) + " dB.\n\n"
+            if noisy else "")
+    lines = ["| candidate | parameters | MP/s | CPU-minutes | steps | " + " | ".join(f"sigma {s}" for s in VALIDATION_SIGMAS)
+             + " |", "|---|---:|---:|---:|---:|" + "---:|" * len(VALIDATION_SIGMAS)]
+    for candidate, record in results["candidates"].items():
+        speed = results.get("speed", {}).get("megapixels_per_second", {}).get(candidate)
+        for point in record["curve"]:
+            cells = " | ".join(f"{point['psnr'][str(s)]:.2f}" for s in VALIDATION_SIGMAS)
+            lines.append(f"| {candidate} | {record['parameters']:,} | {'' if speed is None else f'{speed:.3f}'} "
+                         f"| {point['cpu_minutes']:.1f} | {point['steps']} | {cells} |")
+    machine = results.get("speed", {}).get("machine")
+    foot = f"\nSpeed: {SPEED_SIZE}x{SPEED_SIZE} gray, {SPEED_THREADS} threads, {machine}.\n" if machine else ""
+    return head + "\n".join(lines) + "\n" + foot
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", nargs="?", type=Path, help="the training folder `denoiser corpus --out` wrote")
+    parser.add_argument("validation", nargs="?", type=Path, help="the validation folder (`corpus --validation`)")
+    parser.add_argument("--candidate", choices=list(CANDIDATES))
+    parser.add_argument("--cpu-minutes", type=float, default=15.0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--speed", action="store_true", help="only measure every candidate's inference speed")
+    parser.add_argument("--render", action="store_true", help="only write the Markdown table from the JSON")
+    args = parser.parse_args(argv)
+    results = json.loads(JSON.read_text()) if JSON.is_file() else {"candidates": {}}
+    try:
+        if args.speed:
+            from denoiser.evaluation.comparison import machine
+
+            speeds = {name: round(megapixels_per_second(config), 4) for name, config in CANDIDATES.items()}
+            results["speed"] = {"megapixels_per_second": speeds, "machine": machine()["cpu"]}
+        elif not args.render:
+            if not (args.corpus and args.validation and args.candidate):
+                raise DenoiserError("Give CORPUS_DIR, VALIDATION_DIR and --candidate (or --speed, or --render).")
+            if not args.cpu_minutes > 0:
+                raise DenoiserError("--cpu-minutes must be above 0.")
+            from denoiser.models.networks import count_parameters
+
+            crops = validation_crops(args.validation)
+            model, steps, spent = train_more(args.candidate, args.corpus, args.cpu_minutes, args.threads)
+            point = {"cpu_minutes": round(spent, 2), "steps": steps, "psnr": validation_psnr(model, crops)}
+            results = json.loads(JSON.read_text()) if JSON.is_file() else {"candidates": {}}  # another may have written
+            record = results["candidates"].setdefault(args.candidate, {
+                "config": CANDIDATES[args.candidate].to_dict(), "parameters": count_parameters(model),
+                "threads": args.threads, "curve": []})
+            record["curve"].append(point)
+            results.update(validation_photos=[name for name, _ in crops], crop=CROP, patch=PATCH, batch=BATCH,
+                           learning_rate=LEARNING_RATE, noisy=validation_psnr(None, crops))
+            print(f"{args.candidate}: {spent:.1f} CPU-minutes, {steps} steps, validation "
+                  + ", ".join(f"sigma {s} {point['psnr'][str(s)]:.2f}" for s in VALIDATION_SIGMAS))
+    except DenoiserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    JSON.parent.mkdir(parents=True, exist_ok=True)
+    JSON.write_text(json.dumps(results, indent=2) + "\n")
+    JSON.with_suffix(".md").write_text(render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
