@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from study import train_for_cpu_minutes  # noqa: E402
 from validation_set import centre_crops  # noqa: E402
 
 from denoiser.errors import DenoiserError  # noqa: E402
@@ -82,30 +83,19 @@ def validation_psnr(model, crops: list[tuple[str, np.ndarray]]) -> dict:
 
 
 def train_more(candidate: str, corpus: Path, cpu_minutes: float, threads: int):
-    """Train `candidate` for `cpu_minutes` more of this process's CPU time through the recipes' own
-    `train_to_checkpoint`, resuming from and saving to its state file; returns (model, steps, CPU-minutes
-    in all)."""
-    from denoiser.models.checkpoint import load_checkpoint, read_payload
+    """Train `candidate` for `cpu_minutes` more CPU-minutes from its state file; returns (model, steps,
+    CPU-minutes in all)."""
     from denoiser.models.networks import build_model
-    from denoiser.training.corpus_job import train_to_checkpoint
-    from denoiser.training.distributed import World
     from denoiser.training.loops import CorpusConfig
     from denoiser.training.patches import image_files
 
-    state_file = STATES / f"{candidate}.pt"
-    payload = read_payload(state_file) if state_file.is_file() else None
-    model = load_checkpoint(state_file).model if payload else build_model(CANDIDATES[candidate])
     images = [load_image(path, 1) for path in image_files(corpus)]
     config = CorpusConfig(steps=HORIZON, batch_size=BATCH, patch_size=PATCH, learning_rate=LEARNING_RATE,
                           seed=list(CANDIDATES).index(candidate), threads=threads, checkpoint_every=HORIZON,
                           balance_noise_levels=True)
-    started = time.process_time()
-    train_to_checkpoint(model, images, get_scenario(SCENARIO), config, state_file, state_file.with_suffix(".log.jsonl"),
-                        {"scenario": SCENARIO, "candidate": candidate, "data": corpus.name},
-                        World(), resume=payload["training"] if payload else None, label=candidate,
-                        should_stop=lambda: time.process_time() - started >= cpu_minutes * 60)
-    saved = read_payload(state_file)["metadata"]
-    return model, saved["steps"], saved["cpu_seconds"] / 60
+    return train_for_cpu_minutes(lambda: build_model(CANDIDATES[candidate]), images, get_scenario(SCENARIO), config,
+                                 STATES / f"{candidate}.pt", {"scenario": SCENARIO, "candidate": candidate},
+                                 cpu_minutes, candidate)
 
 
 def megapixels_per_second(config: ModelConfig, repeats: int = 3) -> float:

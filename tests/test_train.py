@@ -20,6 +20,7 @@ from denoiser.training.loops import (
     corpus_loss,
     cosine_schedule,
     cpu_bfloat16,
+    measured_noise_level,
     notebook_preset,
     precision_name,
     train_on_corpus,
@@ -245,6 +246,37 @@ def test_balanced_loss_weighs_a_low_noise_patch_above_a_high_noise_one():
     assert corpus_loss(output, clean, sigma, balance=True).item() < 0.02
     same_level = torch.tensor([25.0, 25.0]) / 255  # one noise level: the plain mean
     assert corpus_loss(output, clean, same_level, balance=True).item() == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("balance", [True, False])
+def test_blind_scenario_balances_by_the_noise_each_patch_shows(monkeypatch, balance):
+    """Camera patches give the network no level (sigma 0); balancing weighs them by their measured noise."""
+    from denoiser.training import loops
+
+    seen = []
+
+    def spy(output, clean, sigma, balance):
+        seen.append(sigma.clone())
+        return loops_loss(output, clean, sigma, balance)
+
+    loops_loss = loops.corpus_loss
+    monkeypatch.setattr(loops, "corpus_loss", spy)
+    images = [np.ascontiguousarray(sample_photo("astronaut", 3)[::4, ::4])]
+    config = CorpusConfig(steps=2, batch_size=4, patch_size=24, threads=1, balance_noise_levels=balance)
+    scenario = SCENARIOS["color-camera"]
+    train_on_corpus(build_model(replace(scenario.model, hidden=8, features=8)), images, scenario, config)
+    levels = torch.cat(seen)
+    if balance:
+        assert (levels > 0.5 / 255).all() and len(set(levels.tolist())) == len(levels)  # one measured level a patch
+    else:
+        assert (levels == 0).all()  # the blind network's sigma, unused by the plain mean
+
+
+def test_measured_noise_level_is_the_noise_standard_deviation():
+    clean = torch.rand(3, 3, 64, 64) * 0.5 + 0.25
+    sigmas = torch.tensor([0.0, 5.0, 30.0]) / 255
+    noisy = clean + torch.randn_like(clean) * sigmas.view(-1, 1, 1, 1)
+    assert torch.allclose(measured_noise_level(noisy, clean), sigmas, atol=0.3 / 255)
 
 
 def _conv_dtypes(model) -> list[torch.dtype]:

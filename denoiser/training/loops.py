@@ -273,7 +273,8 @@ class CorpusConfig:
     balance_noise_levels: bool = False
     """Weight each patch's squared error by 1 / (sigma^2 + `BALANCE_FLOOR`^2), a weighted mean over
     the batch (also the loss reported). Plain MSE is dominated by the noisiest patches, whose
-    errors are largest, which leaves a model that serves many noise levels weakest at low ones."""
+    errors are largest, which leaves a model that serves many noise levels weakest at low ones.
+    For a blind scenario (camera noise) sigma is each patch's measured level (`measured_noise_level`)."""
 
 
 def corpus_batch(images: list[np.ndarray], scenario: Scenario, config: CorpusConfig,
@@ -348,8 +349,9 @@ def train_on_corpus(model: nn.Module, images: list[np.ndarray] | PatchStream, sc
             noisy, sigma, clean = (t.to(world.device, non_blocking=True) for t in next(batches))
             last = micro_step == config.accumulate - 1
             with nullcontext() if last or world.size == 1 else network.no_sync():  # all-reduce once a step
+                level = measured_noise_level(noisy, clean) if scenario.blind and config.balance_noise_levels else sigma
                 with low_precision:
-                    loss = corpus_loss(network(noisy, sigma).float(), clean, sigma,
+                    loss = corpus_loss(network(noisy, sigma).float(), clean, level,
                                        config.balance_noise_levels) / config.accumulate
                 scaler.scale(loss).backward()
             step_loss += loss.item()
@@ -377,8 +379,16 @@ BALANCE_FLOOR = 10 / 255
 """The noise level below which `balance_noise_levels` stops raising a patch's weight (0..1 scale)."""
 
 
+def measured_noise_level(noisy: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
+    """Each patch's noise level as its noise shows it: the standard deviation of noisy minus clean
+    (0..1 scale). A blind scenario's patches give the network no level (camera noise has none), but
+    `balance_noise_levels` still needs to know which patches are the faint ones."""
+    return (noisy - clean).float().std(dim=(1, 2, 3))
+
+
 def corpus_loss(output: torch.Tensor, clean: torch.Tensor, sigma: torch.Tensor, balance: bool) -> torch.Tensor:
-    """MSE over a batch, or with `balance` the mean of each patch's MSE weighted by its noise level."""
+    """MSE over a batch, or with `balance` the mean of each patch's MSE weighted by its noise level
+    `sigma` (the level drawn, or for blind scenarios the one measured)."""
     if not balance:
         return nn.functional.mse_loss(output, clean)
     weight = 1.0 / (sigma.float() ** 2 + BALANCE_FLOOR ** 2)

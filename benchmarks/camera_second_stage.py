@@ -1,0 +1,109 @@
+"""What a second camera stage should change, at equal CPU cost, decided on the validation photos.
+
+    python benchmarks/camera_second_stage.py CORPUS_DIR VALIDATION_DIR --candidate balanced --cpu-minutes 10
+
+Every candidate starts from the finished stage camera-1 (`campaigns/color-camera/camera-1.pt`, its
+weights only) at one learning rate, and differs from the others in one thing:
+- `plain`: camera-1's patches and loss, carried on;
+- `balanced`: each patch's error weighted by its measured noise level (`balance_noise_levels`), so the
+  faint noise of a bright photo counts as much as a dark photo's;
+- `patch-128`: patches of 128 pixels (2 a batch, the same pixels a step), for the smooth gradients
+  of wallpapers, where CBM3D at a large sigma does best.
+Each call trains one for that many more CPU-minutes (state in `runs/camera-second-stage/`), scores it
+through the validation cameras of `camera_design.py` and appends the point to
+docs/benchmarks/camera-second-stage.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from camera_design import VALIDATION_CAMERAS, validation_crops, validation_psnr  # noqa: E402
+from study import train_for_cpu_minutes  # noqa: E402
+
+from denoiser.errors import DenoiserError  # noqa: E402
+from denoiser.images import load_image  # noqa: E402
+from denoiser.scenarios import get_scenario  # noqa: E402
+
+JSON = ROOT / "docs" / "benchmarks" / "camera-second-stage.json"
+STATES = ROOT / "runs" / "camera-second-stage"
+START = ROOT / "campaigns" / "color-camera" / "camera-1.pt"
+LEARNING_RATE, HORIZON = 2e-4, 100_000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    patch: int = 64
+    batch: int = 8
+    balance: bool = False
+
+
+CANDIDATES = {"plain": Candidate(), "balanced": Candidate(balance=True), "patch-128": Candidate(patch=128, batch=2)}
+
+
+def render(results: dict) -> str:
+    names = [camera.name for camera in VALIDATION_CAMERAS]
+    lines = ["| candidate | CPU-minutes | steps | " + " | ".join(names) + " | mean |",
+             "|---|---:|---:|" + "---:|" * (len(names) + 1),
+             "| camera-1 (the start) | 0 | 0 | " + " | ".join(f"{results['start'][n]:.2f}" for n in names)
+             + f" | {results['start']['mean']:.2f} |"]
+    for candidate, record in results["candidates"].items():
+        for point in record["curve"]:
+            lines.append(f"| {candidate} | {point['cpu_minutes']:.1f} | {point['steps']} | "
+                         + " | ".join(f"{point['psnr'][n]:.2f}" for n in names) + f" | {point['psnr']['mean']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("validation", type=Path)
+    parser.add_argument("--candidate", choices=list(CANDIDATES), required=True)
+    parser.add_argument("--cpu-minutes", type=float, default=10.0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    try:
+        if not args.cpu_minutes > 0:
+            raise DenoiserError("--cpu-minutes must be above 0.")
+        if not START.is_file():
+            raise DenoiserError(f"No {START.relative_to(ROOT)}: run the camera campaign first.")
+        from denoiser.models.checkpoint import load_checkpoint, read_payload
+        from denoiser.training.loops import CorpusConfig
+        from denoiser.training.patches import image_files
+
+        crops = validation_crops(args.validation)
+        candidate = CANDIDATES[args.candidate]
+        config = CorpusConfig(steps=HORIZON, batch_size=candidate.batch, patch_size=candidate.patch,
+                              learning_rate=LEARNING_RATE, seed=101 + list(CANDIDATES).index(args.candidate),
+                              threads=args.threads, checkpoint_every=HORIZON, balance_noise_levels=candidate.balance)
+        images = [load_image(path, 3) for path in image_files(args.corpus)]
+        start_steps = read_payload(START)["metadata"]["steps"]
+        model, steps, spent = train_for_cpu_minutes(
+            lambda: load_checkpoint(START).model, images, get_scenario("color-camera"), config,
+            STATES / f"{args.candidate}.pt", {"scenario": "color-camera", "candidate": args.candidate,
+                                               "start": f"camera-1 at {start_steps} steps"},
+            args.cpu_minutes, args.candidate)
+        point = {"cpu_minutes": round(spent, 2), "steps": steps, "psnr": validation_psnr(model, crops)}
+    except DenoiserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    results = json.loads(JSON.read_text()) if JSON.is_file() else {
+        "start": validation_psnr(load_checkpoint(START).model, crops), "start_steps": start_steps,
+        "learning_rate": LEARNING_RATE, "candidates": {}}
+    results["candidates"].setdefault(args.candidate, {**candidate.__dict__, "curve": []})["curve"].append(point)
+    JSON.write_text(json.dumps(results, indent=2) + "\n")
+    JSON.with_suffix(".md").write_text(render(results))
+    print(f"{args.candidate}: {spent:.1f} CPU-minutes, {steps} steps, validation {point['psnr']['mean']:.2f} dB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
