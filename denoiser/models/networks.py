@@ -107,7 +107,8 @@ class _Conditioned(nn.Module):
         self.config = config
         self.in_channels = config.channels + int(config.noise_map) + int(config.impulse_mask)
         self.scale = config.downscale
-        """Positions the network sees per side of one input pixel block (`ModelConfig.downscale`)."""
+        """The pixel-unshuffle factor (`ModelConfig.downscale`): each scale x scale block of pixels is
+        one position of the network."""
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
         mask = impulse_mask(noisy) if self.config.impulse_mask else None
