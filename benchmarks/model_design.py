@@ -5,7 +5,7 @@
     python benchmarks/model_design.py --render     # the Markdown table from the JSON
 
 Each call trains one candidate for that many more CPU-minutes (the process's CPU time, so other work
-on the machine does not change the comparison) on the gray corpus at sigma 0 to 55, resuming from its
+on the machine does not change the comparison) on the corpus at sigma 0 to 55, resuming from its
 state in `campaigns/model-design/<candidate>.pt`, then scores it on the validation photos at sigma
 10, 25 and 50 and appends the point to `docs/benchmarks/model-design.json`. Run it again to extend
 the curve; commit the state files and the JSON after each run, so the study survives a session's end.
@@ -16,7 +16,9 @@ The candidates are today's gray design and the ideas of issue #31, each a `Model
   64 features and hidden 64;
 - `unet`: convolutions at full resolution, sweeps at 1/2 and 1/4 of it (hidden 48);
 - `gru`: today's network with GRU sweeps;
-- `wide`: today's network with hidden 64.
+- `wide`: today's network with hidden 64;
+- for color, trained and scored in color: `color-planes`, today's color design (the gray network on
+  three opponent planes, three passes), against `color-rgb`, one network that takes R, G and B together.
 """
 
 from __future__ import annotations
@@ -44,26 +46,31 @@ from denoiser.scenarios import get_scenario  # noqa: E402
 
 JSON = ROOT / "docs" / "benchmarks" / "model-design.json"
 STATES = ROOT / "campaigns" / "model-design"
-SCENARIO = "gray-gaussian"
+SCENARIOS = {1: "gray-gaussian", 3: "color-gaussian"}
+"""The scenario a candidate trains in, by its channels."""
 CANDIDATES = {
-    "today": get_scenario(SCENARIO).model,
+    "today": get_scenario("gray-gaussian").model,
     "unshuffle": ModelConfig(depth=2, downscale=2, features=64, hidden=64),
     "unet": ModelConfig(architecture="unet", hidden=48),
     "gru": ModelConfig(depth=2, cell="gru"),
     "wide": ModelConfig(depth=2, hidden=64),
+    "color-planes": get_scenario("color-gaussian").model,
+    "color-rgb": ModelConfig(channels=3, depth=2),
 }
 PATCH, BATCH, LEARNING_RATE, HORIZON = 64, 8, 1e-3, 100_000
 """Every candidate's training: patches, batch and rate of the recipes' from-scratch stages, with noise
 levels balanced (`CorpusConfig.balance_noise_levels`); the cosine schedule's length is far beyond
 the study, so the rate stays near its start while the curves are drawn."""
+SAVE_EVERY = 500
+"""Steps between saves of the state, so a run stopped early loses little."""
 VALIDATION_SIGMAS = (10, 25, 50)
 CROP, PHOTOS = 160, 12
 SPEED_SIZE, SPEED_THREADS = 512, 2
 
 
-def validation_crops(folder: Path) -> list[tuple[str, np.ndarray]]:
-    """The first `PHOTOS` validation photos (sorted by name), gray, centre crops of `CROP` pixels."""
-    return centre_crops(folder, 1, CROP, PHOTOS)
+def validation_crops(folder: Path, channels: int) -> list[tuple[str, np.ndarray]]:
+    """The first `PHOTOS` validation photos (sorted by name), centre crops of `CROP` pixels."""
+    return centre_crops(folder, channels, CROP, PHOTOS)
 
 
 def validation_psnr(model, crops: list[tuple[str, np.ndarray]]) -> dict:
@@ -89,12 +96,14 @@ def train_more(candidate: str, corpus: Path, cpu_minutes: float, threads: int):
     from denoiser.training.loops import CorpusConfig
     from denoiser.training.patches import image_files
 
-    images = [load_image(path, 1) for path in image_files(corpus)]
+    channels = CANDIDATES[candidate].channels
+    images = [load_image(path, channels) for path in image_files(corpus)]
     config = CorpusConfig(steps=HORIZON, batch_size=BATCH, patch_size=PATCH, learning_rate=LEARNING_RATE,
-                          seed=list(CANDIDATES).index(candidate), threads=threads, checkpoint_every=HORIZON,
+                          seed=list(CANDIDATES).index(candidate), threads=threads, checkpoint_every=SAVE_EVERY,
                           balance_noise_levels=True)
-    return train_for_cpu_minutes(lambda: build_model(CANDIDATES[candidate]), images, get_scenario(SCENARIO), config,
-                                 STATES / f"{candidate}.pt", {"scenario": SCENARIO, "candidate": candidate},
+    scenario = SCENARIOS[channels]
+    return train_for_cpu_minutes(lambda: build_model(CANDIDATES[candidate]), images, get_scenario(scenario), config,
+                                 STATES / f"{candidate}.pt", {"scenario": scenario, "candidate": candidate},
                                  cpu_minutes, candidate)
 
 
@@ -107,7 +116,7 @@ def megapixels_per_second(config: ModelConfig, repeats: int = 3) -> float:
 
     torch.set_num_threads(SPEED_THREADS)
     model = build_model(config).eval()
-    image = torch.rand(1, config.channels, SPEED_SIZE, SPEED_SIZE)
+    image = torch.rand(1, config.channels, SPEED_SIZE, SPEED_SIZE)  # a color candidate: a color image
     sigma = torch.tensor([25 / 255])
     times = []
     with torch.inference_mode():
@@ -120,20 +129,32 @@ def megapixels_per_second(config: ModelConfig, repeats: int = 3) -> float:
 
 
 def render(results: dict) -> str:
-    noisy = results.get("noisy", {})
-    head = ("Noisy input: " + ", ".join(f"sigma {s} {noisy[str(s)]:.2f}" for s in VALIDATION_SIGMAS) + " dB.\n\n"
-            if noisy else "")
-    lines = ["| candidate | parameters | MP/s | CPU-minutes | steps | " + " | ".join(f"sigma {s}" for s in VALIDATION_SIGMAS)
-             + " |", "|---|---:|---:|---:|---:|" + "---:|" * len(VALIDATION_SIGMAS)]
-    for candidate, record in results["candidates"].items():
-        speed = results.get("speed", {}).get("megapixels_per_second", {}).get(candidate)
-        for point in record["curve"]:
-            cells = " | ".join(f"{point['psnr'][str(s)]:.2f}" for s in VALIDATION_SIGMAS)
-            lines.append(f"| {candidate} | {record['parameters']:,} | {'' if speed is None else f'{speed:.3f}'} "
-                         f"| {point['cpu_minutes']:.1f} | {point['steps']} | {cells} |")
+    """One table per kind of candidate (gray, color), each with its noisy input's row; the points in
+    the order they were added."""
+    speeds = results.get("speed", {}).get("megapixels_per_second", {})
+    parts = []
+    for channels, kind in ((1, "gray"), (3, "color")):
+        records = {name: r for name, r in results["candidates"].items() if r["config"]["channels"] == channels}
+        if not records:
+            continue
+        lines = [f"**{kind.capitalize()}**", "",
+                 "| candidate | parameters | MP/s | CPU-minutes | steps | "
+                 + " | ".join(f"sigma {s}" for s in VALIDATION_SIGMAS) + " |",
+                 "|---|---:|---:|---:|---:|" + "---:|" * len(VALIDATION_SIGMAS)]
+        noisy = results.get("noisy", {}).get(kind)
+        if noisy:
+            lines.append("| noisy input | | | | | " + " | ".join(f"{noisy[str(s)]:.2f}" for s in VALIDATION_SIGMAS) + " |")
+        for candidate, record in records.items():
+            speed = speeds.get(candidate)
+            for point in record["curve"]:
+                cells = " | ".join(f"{point['psnr'][str(s)]:.2f}" for s in VALIDATION_SIGMAS)
+                lines.append(f"| {candidate} | {record['parameters']:,} | {'' if speed is None else f'{speed:.3f}'} "
+                             f"| {point['cpu_minutes']:.1f} | {point['steps']} | {cells} |")
+        parts.append("\n".join(lines))
     machine = results.get("speed", {}).get("machine")
-    foot = f"\nSpeed: {SPEED_SIZE}x{SPEED_SIZE} gray, {SPEED_THREADS} threads, {machine}.\n" if machine else ""
-    return head + "\n".join(lines) + "\n" + foot
+    foot = (f"\nMP/s: inference on a {SPEED_SIZE}x{SPEED_SIZE} image (color for color candidates), {SPEED_THREADS} "
+            f"threads, {machine}.\n" if machine else "")
+    return "\n\n".join(parts) + "\n" + foot
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
                 raise DenoiserError("--cpu-minutes must be above 0.")
             from denoiser.models.networks import count_parameters
 
-            crops = validation_crops(args.validation)
+            channels = CANDIDATES[args.candidate].channels
+            kind = "gray" if channels == 1 else "color"
+            crops = validation_crops(args.validation, channels)
             model, steps, spent = train_more(args.candidate, args.corpus, args.cpu_minutes, args.threads)
             point = {"cpu_minutes": round(spent, 2), "steps": steps, "psnr": validation_psnr(model, crops)}
             results = json.loads(JSON.read_text()) if JSON.is_file() else {"candidates": {}}  # another may have written
@@ -169,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                 "threads": args.threads, "curve": []})
             record["curve"].append(point)
             results.update(validation_photos=[name for name, _ in crops], crop=CROP, patch=PATCH, batch=BATCH,
-                           learning_rate=LEARNING_RATE, noisy=validation_psnr(None, crops))
+                           learning_rate=LEARNING_RATE)
+            results.setdefault("noisy", {})[kind] = validation_psnr(None, crops)
             print(f"{args.candidate}: {spent:.1f} CPU-minutes, {steps} steps, validation "
                   + ", ".join(f"sigma {s} {point['psnr'][str(s)]:.2f}" for s in VALIDATION_SIGMAS))
     except DenoiserError as error:
