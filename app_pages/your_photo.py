@@ -73,13 +73,20 @@ def photo_for(kind: str, upload: Upload | None) -> tuple[np.ndarray, str, str]:
 
 
 def choose_sigma(kind: str, photo: np.ndarray, identity: str) -> float:
-    """The noise level slider, starting at the photo's blind estimate (once per photo); 0 for impulses."""
-    if get_scenario(kind).noise_kind != "gaussian":
+    """The noise level slider, starting at the photo's blind estimate (once per photo); 0 for impulses
+    and for the blind camera model, which only says when the photo looks clean."""
+    scenario = get_scenario(kind)
+    if scenario.noise_kind == "salt-pepper":
         return 0.0
     cached = f"{SCOPE}:estimate:{identity}:{kind}"
     if cached not in st.session_state:
         st.session_state[cached] = estimate_sigma(photo)
     estimated = st.session_state[cached]
+    if scenario.blind:
+        clean_line = clean_photo_line(estimated, blind=True)
+        if clean_line:
+            st.info(clean_line)
+        return 0.0
     sigma = st.slider(f"Noise level sigma (estimated {estimated:.1f})", 0.0, 60.0, round(estimated, 1), 0.5,
                       key=f"{SCOPE}:sigma:{identity}:{kind}",
                       help="The standard deviation of the noise on the 0..255 scale, as the model should remove it; "

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                                 args.crop)
         record = run(args.corpus_benchmark, args.cameras, args.model, args.crop, baselines)
         if baselines is not None:
-            record["baselines_from"] = str(args.baselines_from)
+            record["baselines_from"] = args.baselines_from.name  # deterministic rows: a rerun without it gives the same
     except DenoiserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

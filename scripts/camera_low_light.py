@@ -3,9 +3,10 @@ through the darkest trained camera (gain 0.9, JPEG 75), denoised by each method,
 
 The crop is the darkest 128-pixel window with some detail (its reference's standard deviation at
 least `MIN_DETAIL`) among the corpus's benchmark photos, on a grid of 64-pixel steps. Panels, zoomed
-2x: the camera's reference, the noisy photo, CBM3D and the Gaussian color LSTM each at their best
-single sigma for this crop (the oracle of benchmarks/camera.py), and the camera LSTM (blind), each
-titled with its PSNR against the reference.
+2x and brightened alike for the eye (every panel times one factor that takes the reference's 90th
+percentile to 0.6; the scores are of the images as they are): the camera's reference, the noisy photo,
+CBM3D and the Gaussian color LSTM each at their best single sigma for this crop (the oracle of
+benchmarks/camera.py), and the camera LSTM (blind), each titled with its PSNR against the reference.
 
     python scripts/camera_low_light.py CORPUS_BENCHMARK_DIR
 """
@@ -52,9 +53,9 @@ def darkest_window(folder: Path) -> tuple[str, tuple[int, int], np.ndarray]:
     return best[1:]
 
 
-def panel(image: np.ndarray, title: str) -> np.ndarray:
-    """`image` zoomed, under a white strip with `title`."""
-    zoomed = np.repeat(np.repeat(np.clip(image, 0, 1), ZOOM, axis=0), ZOOM, axis=1)
+def panel(image: np.ndarray, title: str, brighten: float) -> np.ndarray:
+    """`image` brightened and zoomed, under a white strip with `title`."""
+    zoomed = np.repeat(np.repeat(np.clip(image * brighten, 0, 1), ZOOM, axis=0), ZOOM, axis=1)
     strip = Image.new("RGB", (zoomed.shape[1], TITLE_HEIGHT), "white")
     ImageDraw.Draw(strip).text((4, 3), title, fill="black")
     return np.concatenate([np.asarray(strip, dtype=np.float64) / 255.0, zoomed], axis=0)
@@ -77,15 +78,16 @@ def main() -> None:
         results[method] = (run_baseline(method, noisy, sigma)[0], sigma)
     results["camera-lstm"] = (denoise(load_pretrained("color-camera").model, noisy, 0.0), None)
     titles = {"noisy": "noisy", "bm3d": "CBM3D", "gaussian-lstm": "Gaussian LSTM", "camera-lstm": "camera LSTM"}
-    panels = [panel(reference, "reference")]
-    record = {"photo": name, "window": [top, left, WINDOW], "camera": CAMERA.name,
+    brighten = max(1.0, 0.6 / float(np.percentile(reference, 90)))
+    panels = [panel(reference, f"reference (shown x{brighten:.1f})", brighten)]
+    record = {"photo": name, "window": [top, left, WINDOW], "camera": CAMERA.name, "shown_brighter": round(brighten, 2),
               "reference_mean": round(float(reference.mean()), 4), "methods": {}, "machine": machine()}
     for method, (image, sigma) in results.items():
         score = psnr(reference, image)
         record["methods"][method] = {"psnr": round(score, 2), "ssim": round(ssim(reference, image), 4),
                                      **({"sigma": sigma} if sigma is not None else {})}
         at = f" at {sigma:g}" if sigma is not None else ""
-        panels.append(panel(image, f"{titles[method]}{at}: {score:.2f} dB"))
+        panels.append(panel(image, f"{titles[method]}{at}: {score:.2f} dB", brighten))
     gap = np.ones((panels[0].shape[0], GAP, 3))
     picture = np.concatenate([part for p in panels for part in (p, gap)][:-1], axis=1)
     save_image(picture, PICTURE)

@@ -89,6 +89,8 @@ def _readme_number_sources() -> list[tuple[list[str], list[str], list[int]]]:
     color = [summary(f"color-sigma{sigma}") for sigma in (10, 25)]
     impulses = [summary(f"salt-pepper-{density}") for density in (0.1, 0.3, 0.5, 0.7)]
     margins = [each["lstm"]["psnr"] - each["adaptive-median"]["psnr"] for each in impulses]
+    camera = _json("benchmarks/camera-trained.json")
+    darker = [camera["settings"][name]["means"] for name in ("Camera, gain 0.60, JPEG 90", "Camera, gain 0.90, JPEG 75")]
     per_image = _json("benchmarks/per-image-slow-host.json")["summary"]
     notebook = _json("benchmarks/notebook.json")["scenarios"]["gray-gaussian"]
     load = _json("load_test.json")
@@ -102,6 +104,8 @@ def _readme_number_sources() -> list[tuple[list[str], list[str], list[int]]]:
          [photos("gray-sigma25"), photos("color-sigma25")]),
         (["salt-pepper-0.1"], [f"{_json(f'benchmarks/salt-pepper-{d}.json')['density']:g}" for d in (0.1, 0.7)]
          + [f"{min(margins):.1f}", f"{max(margins):.1f}"], []),
+        (["camera-trained.json"], [f"{means[method]['psnr']:.2f}" for method in ("camera-lstm", "bm3d-oracle")
+                                   for means in darker], [len(camera["photos"])]),
         (["per-image-slow-host.json"], [f"{per_image['fine-tuned-x8_minus_bm3d']:.2f}"], []),
         (["notebook.json"], [f"{notebook['notebook_test_mse']:,.0f}", f"{notebook['median']['runs']['notebook']['gain']:.2f}"],
          [len(notebook["rows"])]),
