@@ -2,6 +2,7 @@
 
     python benchmarks/model_design.py CORPUS_DIR VALIDATION_DIR --candidate unshuffle --cpu-minutes 15
     python benchmarks/model_design.py --speed      # every candidate's megapixels per second, one process
+    python benchmarks/model_design.py --references VALIDATION_DIR   # the bundled models and (C)BM3D there
     python benchmarks/model_design.py --render     # the Markdown table from the JSON
 
 Each call trains one candidate for that many more CPU-minutes (the process's CPU time, so other work
@@ -73,9 +74,10 @@ def validation_crops(folder: Path, channels: int) -> list[tuple[str, np.ndarray]
     return centre_crops(folder, channels, CROP, PHOTOS)
 
 
-def validation_psnr(model, crops: list[tuple[str, np.ndarray]]) -> dict:
-    """Mean PSNR at each validation sigma (true sigma given, 8-bit clipped noise), of the noisy crops
-    themselves when `model` is None."""
+def validation_psnr(model, crops: list[tuple[str, np.ndarray]], method: str | None = None) -> dict:
+    """Mean PSNR at each validation sigma (true sigma given, 8-bit clipped noise): of `model`, or of the
+    baseline `method` (`evaluation.baselines`), or of the noisy crops themselves when both are None."""
+    from denoiser.evaluation.baselines import run_baseline
     from denoiser.evaluation.metrics import psnr
     from denoiser.inference.tiled import denoise
 
@@ -84,9 +86,26 @@ def validation_psnr(model, crops: list[tuple[str, np.ndarray]]) -> dict:
         values = []
         for index, (_, crop) in enumerate(crops):
             noisy = GaussianNoise(sigma ** 2, quantize=True).apply(crop, np.random.default_rng([index, sigma]))
-            values.append(psnr(crop, noisy if model is None else denoise(model, noisy, float(sigma))))
+            if model is not None:
+                noisy = denoise(model, noisy, float(sigma))
+            elif method is not None:
+                noisy = run_baseline(method, noisy, float(sigma))[0]
+            values.append(psnr(crop, noisy))
         scores[str(sigma)] = float(np.mean(values))
     return scores
+
+
+def references(validation: Path) -> dict:
+    """What the candidates are measured against, on the same crops: the bundled Gaussian models and
+    BM3D (CBM3D for color), each at the true sigma."""
+    from denoiser.models.bundled import load_pretrained
+
+    found = {}
+    for kind, channels in (("gray", 1), ("color", 3)):
+        crops = validation_crops(validation, channels)
+        found[kind] = {"bundled model": validation_psnr(load_pretrained(SCENARIOS[channels]).model, crops),
+                       "BM3D" if channels == 1 else "CBM3D": validation_psnr(None, crops, "bm3d")}
+    return found
 
 
 def train_more(candidate: str, corpus: Path, cpu_minutes: float, threads: int):
@@ -144,6 +163,9 @@ def render(results: dict) -> str:
         noisy = results.get("noisy", {}).get(kind)
         if noisy:
             lines.append("| noisy input | | | | | " + " | ".join(f"{noisy[str(s)]:.2f}" for s in VALIDATION_SIGMAS) + " |")
+        for name, scores in results.get("references", {}).get(kind, {}).items():
+            lines.append(f"| {name} (reference) | | | | | " + " | ".join(f"{scores[str(s)]:.2f}" for s in VALIDATION_SIGMAS)
+                         + " |")
         for candidate, record in records.items():
             speed = speeds.get(candidate)
             for point in record["curve"]:
@@ -152,9 +174,13 @@ def render(results: dict) -> str:
                              f"| {point['cpu_minutes']:.1f} | {point['steps']} | {cells} |")
         parts.append("\n".join(lines))
     machine = results.get("speed", {}).get("machine")
-    foot = (f"\nMP/s: inference on a {SPEED_SIZE}x{SPEED_SIZE} image (color for color candidates), {SPEED_THREADS} "
-            f"threads, {machine}.\n" if machine else "")
-    return "\n\n".join(parts) + "\n" + foot
+    if machine:
+        sizes = results["speed"]["parameters"]
+        parts.append("\n".join([f"**Every candidate's cost** (inference on a {SPEED_SIZE}x{SPEED_SIZE} image, color for "
+                                f"color candidates, {SPEED_THREADS} threads, {machine})", "",
+                                "| candidate | parameters | MP/s |", "|---|---:|---:|"]
+                               + [f"| {name} | {sizes[name]:,} | {speed:.3f} |" for name, speed in speeds.items()]))
+    return "\n\n".join(parts) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-minutes", type=float, default=15.0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--speed", action="store_true", help="only measure every candidate's inference speed")
+    parser.add_argument("--references", type=Path, metavar="VALIDATION_DIR",
+                        help="only score the bundled models and (C)BM3D on the validation crops")
     parser.add_argument("--render", action="store_true", help="only write the Markdown table from the JSON")
     args = parser.parse_args(argv)
     results = json.loads(JSON.read_text()) if JSON.is_file() else {"candidates": {}}
@@ -172,8 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.speed:
             from denoiser.evaluation.comparison import machine
 
+            from denoiser.models.networks import build_model, count_parameters
+
             speeds = {name: round(megapixels_per_second(config), 4) for name, config in CANDIDATES.items()}
-            results["speed"] = {"megapixels_per_second": speeds, "machine": machine()["cpu"]}
+            sizes = {name: count_parameters(build_model(config)) for name, config in CANDIDATES.items()}
+            results["speed"] = {"megapixels_per_second": speeds, "parameters": sizes, "machine": machine()["cpu"]}
+        elif args.references:
+            results["references"] = references(args.references)
         elif not args.render:
             if not (args.corpus and args.validation and args.candidate):
                 raise DenoiserError("Give CORPUS_DIR, VALIDATION_DIR and --candidate (or --speed, or --render).")
