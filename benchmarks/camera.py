@@ -134,7 +134,10 @@ def summary(per_photo: dict[str, dict[str, dict]]) -> dict:
 
 def earlier_baselines(path: Path, cameras: str, crop: int) -> dict:
     """Per camera and photo, the baseline rows of an earlier run of the same set, crop and grid."""
-    earlier = json.loads(path.read_text())
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise DenoiserError(f"Cannot read the earlier run {path}: {error}") from None
     if (earlier["cameras"], earlier["crop"], earlier["sigma_grid"]) != (cameras, crop, list(SIGMA_GRID)):
         raise DenoiserError(f"{path} measured other cameras, crop or sigmas: its baselines do not apply.")
     return {camera: result["per_photo"] for camera, result in earlier["settings"].items()}
