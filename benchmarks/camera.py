@@ -32,6 +32,7 @@ import statistics
 import sys
 import time
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -70,21 +71,34 @@ def photos(corpus_benchmark: Path, crop: int) -> dict[str, np.ndarray]:
     return cropped
 
 
-def best_single_sigma(method: str, noisy: np.ndarray, reference: np.ndarray) -> tuple[float, float, float, float]:
-    """(PSNR, SSIM, sigma, seconds of one run) of `method` at the grid sigma that scores best on this photo.
+@dataclass(frozen=True)
+class OracleRun:
+    """A baseline at the grid sigma that scores best on one photo: its scores, sigma, one run's seconds
+    and the denoised image."""
+
+    psnr: float
+    ssim: float
+    sigma: float
+    seconds: float
+    image: np.ndarray
+
+
+def best_single_sigma(method: str, noisy: np.ndarray, reference: np.ndarray) -> OracleRun:
+    """`method` at the grid sigma that scores best on this photo.
 
     Either method's PSNR rises to one peak and falls as its sigma grows, so a climb over the grid from
     its middle reaches the grid's best in 3 to 5 runs instead of all 9."""
     from denoiser.evaluation.baselines import run_baseline
     from denoiser.evaluation.metrics import psnr, ssim
 
-    runs = {}
+    runs: dict[int, OracleRun] = {}
 
     def score(index: int) -> float:
         if index not in runs:
             denoised, seconds = run_baseline(method, noisy, float(SIGMA_GRID[index]))
-            runs[index] = (psnr(reference, denoised), ssim(reference, denoised), float(SIGMA_GRID[index]), seconds)
-        return runs[index][0]
+            runs[index] = OracleRun(psnr(reference, denoised), ssim(reference, denoised), float(SIGMA_GRID[index]),
+                                    seconds, denoised)
+        return runs[index].psnr
 
     index = len(SIGMA_GRID) // 2
     while (uphill := max((i for i in (index - 1, index, index + 1) if 0 <= i < len(SIGMA_GRID)), key=score)) != index:
@@ -114,8 +128,9 @@ def score_photo(model, noisy: np.ndarray, reference: np.ndarray, baselines: dict
         denoised, seconds = run_baseline(method, noisy, 0.0)  # at the blind estimate
         rows[f"{method}-estimated"] = {"psnr": psnr(reference, denoised), "ssim": ssim(reference, denoised),
                                        "seconds": seconds, "sigma": estimate}
-        score, similarity, sigma, seconds = best_single_sigma(method, noisy, reference)
-        rows[f"{method}-oracle"] = {"psnr": score, "ssim": similarity, "seconds": seconds, "sigma": sigma}
+        oracle = best_single_sigma(method, noisy, reference)
+        rows[f"{method}-oracle"] = {"psnr": oracle.psnr, "ssim": oracle.ssim, "seconds": oracle.seconds,
+                                    "sigma": oracle.sigma}
     return rows
 
 

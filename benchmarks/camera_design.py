@@ -21,7 +21,6 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,14 +67,14 @@ def validation_crops(folder: Path) -> list[tuple[str, np.ndarray]]:
     return centre_crops(folder, 3, CROP, PHOTOS)
 
 
-def validation_psnr(model, crops: list[tuple[str, np.ndarray]]) -> dict:
-    """Mean PSNR against the camera's noiseless reference, per validation camera and overall (of the
-    noisy photos themselves when `model` is None)."""
+def validation_psnr(model, crops: list[tuple[str, np.ndarray]], cameras=VALIDATION_CAMERAS) -> dict:
+    """Mean PSNR against the camera's noiseless reference, per camera (the validation cameras unless
+    given) and overall (of the noisy photos themselves when `model` is None)."""
     from denoiser.evaluation.metrics import psnr
     from denoiser.inference.tiled import denoise
 
     scores = {}
-    for camera in VALIDATION_CAMERAS:
+    for camera in cameras:
         values = []
         for index, (_, crop) in enumerate(crops):
             reference, noisy = camera.pair(crop, np.random.default_rng([index, int(camera.gain * 100)]))

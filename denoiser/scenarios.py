@@ -22,12 +22,17 @@ class CameraDraw:
     jpeg_quality: tuple[int, int] = (60, 100)
     no_jpeg: float = 0.5
     """The share of patches left uncompressed."""
+    demosaics: tuple[str, ...] = ("bilinear",)
+    """Demosaicing methods drawn from with equal odds (`camera.DEMOSAICS`); never Malvar, which stays the
+    unseen camera's. One method draws nothing, so a one-method recipe's random stream is unchanged."""
 
     def draw(self, rng: np.random.Generator) -> CameraNoise:
         gain = float(rng.uniform(*self.gain))
         compressed = rng.uniform() >= self.no_jpeg
         quality = int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1)) if compressed else None
-        return CameraNoise(gain, quality)
+        demosaicing = self.demosaics[int(rng.integers(len(self.demosaics)))] if len(self.demosaics) > 1 else \
+            self.demosaics[0]
+        return CameraNoise(gain, quality, demosaicing)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus_benchmark", type=Path)
     args = parser.parse_args()
-    from denoiser.evaluation.baselines import run_baseline
     from denoiser.evaluation.metrics import psnr, ssim
     from denoiser.inference.tiled import denoise
     from denoiser.models.bundled import load_pretrained
@@ -74,8 +73,8 @@ def main() -> None:
     reference, noisy = CAMERA.pair(crop, np.random.default_rng([zlib.crc32(name.encode()), 90]))
     results = {"noisy": (noisy, None)}
     for method in ("bm3d", "gaussian-lstm"):
-        _, _, sigma, _ = best_single_sigma(method, noisy, reference)
-        results[method] = (run_baseline(method, noisy, sigma)[0], sigma)
+        oracle = best_single_sigma(method, noisy, reference)
+        results[method] = (oracle.image, oracle.sigma)
     results["camera-lstm"] = (denoise(load_pretrained("color-camera").model, noisy, 0.0), None)
     titles = {"noisy": "noisy", "bm3d": "CBM3D", "gaussian-lstm": "Gaussian LSTM", "camera-lstm": "camera LSTM"}
     brighten = max(1.0, 0.6 / float(np.percentile(reference, 90)))

@@ -18,7 +18,7 @@ from denoiser.images import load_image, save_image
 from denoiser.models.checkpoint import load_checkpoint, read_payload, save_checkpoint
 from denoiser.models.networks import build_model
 from denoiser.noise import CameraNoise, GaussianNoise, reference_and_noisy
-from denoiser.noise.camera import demosaic, demosaic_malvar, mosaic
+from denoiser.noise.camera import demosaic, demosaic_hamilton_adams, demosaic_malvar, mosaic
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS, CameraDraw
 
@@ -46,6 +46,38 @@ def test_malvar_demosaicing_is_exact_on_flat_colour_and_sharper_than_bilinear_on
     bilinear = np.mean((demosaic(mosaic(image)) - image)[inner] ** 2)
     malvar = np.mean((demosaic_malvar(mosaic(image)) - image)[inner] ** 2)
     assert malvar < 0.8 * bilinear  # the gradient correction restores detail (about 2 dB in the paper)
+
+
+def test_hamilton_adams_is_exact_on_flat_colour_keeps_its_samples_and_follows_edges():
+    flat = np.full((12, 13, 3), (0.2, 0.5, 0.7))
+    np.testing.assert_allclose(demosaic_hamilton_adams(mosaic(flat)), flat, atol=1e-12)
+    image = sample_photo("coffee")[100:164, 200:264].astype(np.float64)
+    developed = demosaic_hamilton_adams(mosaic(image))
+    np.testing.assert_allclose(mosaic(developed), mosaic(image), atol=1e-12)  # the sensor's own samples stay
+    inner = (slice(4, -4), slice(4, -4))
+    bilinear = np.mean((demosaic(mosaic(image)) - image)[inner] ** 2)
+    assert np.mean((developed - image)[inner] ** 2) < 0.8 * bilinear
+    stripes = np.zeros((16, 16, 3))
+    stripes[:, 8:] = 1.0  # a vertical edge: green at a red or blue site must come from its column
+    green = demosaic_hamilton_adams(mosaic(stripes))[..., 1]
+    np.testing.assert_allclose(green[2:-2, 2:-2], stripes[2:-2, 2:-2, 1], atol=1e-12)
+    assert not np.allclose(demosaic(mosaic(stripes))[2:-2, 2:-2, 1], stripes[2:-2, 2:-2, 1])
+
+
+def test_a_training_draw_may_mix_demosaicing_methods_and_one_method_draws_nothing_more():
+    mixed = CameraDraw(demosaics=("bilinear", "hamilton-adams"))
+    methods = [mixed.draw(np.random.default_rng(seed)).demosaicing for seed in range(200)]
+    assert 0.35 < methods.count("hamilton-adams") / len(methods) < 0.65
+    rng = np.random.default_rng(7)
+    CameraDraw().draw(rng)
+    assert rng.uniform() == _after_gain_and_jpeg_draws(np.random.default_rng(7))
+
+
+def _after_gain_and_jpeg_draws(rng: np.random.Generator) -> float:
+    rng.uniform()  # gain
+    if rng.uniform() >= CameraDraw().no_jpeg:
+        rng.integers(60, 101)
+    return rng.uniform()
 
 
 def test_a_camera_variant_keeps_its_noise_but_develops_another_reference(color_image):

@@ -24,7 +24,7 @@ from denoiser.images import save_image
 from denoiser.models.checkpoint import load_checkpoint, read_payload
 from denoiser.models.networks import build_model, specialist_reach
 from denoiser.scenarios import SCENARIOS
-from denoiser.training.recipe_runner import source_version
+from denoiser.training.recipe_runner import source_version, stage_scenario
 from denoiser.training.recipes import COLOR_REACH, RANDOM, RECIPES, STAGES, lineage, plan, table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +89,15 @@ def test_every_stage_starts_from_one_that_runs_before_it():
 def test_the_color_specialist_trains_up_to_the_reach_of_its_threshold():
     reach = specialist_reach(build_model(replace(SCENARIOS["color-gaussian"].model, specialist_below=12.0)))
     assert reach <= COLOR_REACH < reach + 0.1
+
+
+def test_a_camera_stage_hands_its_gains_and_demosaicing_methods_to_the_draws():
+    first = RECIPES["color-camera"].stages[0]
+    mixed = replace(first, name="mixed", noise=(0.2, 0.4), demosaics=("bilinear", "hamilton-adams"))
+    camera = stage_scenario(SCENARIOS["color-camera"], mixed).training_camera
+    assert camera.gain == (0.2, 0.4) and camera.demosaics == ("bilinear", "hamilton-adams")
+    # a setting added after the first stage files were written stays out of their record at its default
+    assert "demosaics" not in first.settings() and mixed.settings()["demosaics"] == ["bilinear", "hamilton-adams"]
 
 
 def test_the_commit_is_unknown_outside_a_git_checkout(tmp_path):

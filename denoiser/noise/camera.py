@@ -213,8 +213,9 @@ def demosaic(raw: np.ndarray) -> np.ndarray:
     return image
 
 
-DEMOSAICS = ("bilinear", "malvar")
-"""Demosaicing methods `process` knows: bilinear (the training camera's) and Malvar-He-Cutler."""
+DEMOSAICS = ("bilinear", "malvar", "hamilton-adams")
+"""Demosaicing methods `process` knows: bilinear (the training camera's), Malvar-He-Cutler (kept out of
+training, for the unseen camera) and Hamilton-Adams (an edge-directed one a training draw may use)."""
 TONE_CURVES = ("smoothstep", "gamma")
 """Tone curves `process` knows: Brooks et al.'s smoothstep after gamma (the training camera's), or gamma alone."""
 
@@ -242,6 +243,44 @@ def demosaic_malvar(raw: np.ndarray) -> np.ndarray:
     return np.clip(np.stack([red, green, blue], axis=-1), 0.0, None)
 
 
+def demosaic_hamilton_adams(raw: np.ndarray) -> np.ndarray:
+    """Hamilton-Adams demosaicing of an RGGB plane (US patent 5,629,734): green at a red or blue site is
+    interpolated along the direction (row or column) with the smaller gradient, corrected by the site's
+    own colour's second difference; red and blue then follow green through bilinearly interpolated
+    colour differences. Edge-directed, so unlike bilinear and Malvar it is not one linear filter.
+    Mirrored borders; needs at least 3x3 pixels."""
+    padded = np.pad(raw, 2, mode="reflect")  # reflect keeps each site's Bayer colour
+
+    def shifted(rows: int, cols: int) -> np.ndarray:
+        return padded[2 + rows:padded.shape[0] - 2 + rows, 2 + cols:padded.shape[1] - 2 + cols]
+
+    estimates, gradients = [], []
+    for step in ((0, 1), (1, 0)):  # along the row, then along the column
+        near_sum = shifted(-step[0], -step[1]) + shifted(*step)
+        curvature = 2.0 * raw - shifted(-2 * step[0], -2 * step[1]) - shifted(2 * step[0], 2 * step[1])
+        estimates.append(near_sum / 2.0 + curvature / 4.0)
+        gradients.append(np.abs(shifted(-step[0], -step[1]) - shifted(*step)) + np.abs(curvature))
+    interpolated = np.where(gradients[0] < gradients[1], estimates[0],
+                            np.where(gradients[1] < gradients[0], estimates[1], (estimates[0] + estimates[1]) / 2.0))
+    masks = bayer_masks(raw.shape)
+    green = np.where(masks[..., 1], raw, interpolated)
+    red = green + _interpolate_samples(raw - green, masks[..., 0])
+    blue = green + _interpolate_samples(raw - green, masks[..., 2])
+    return np.clip(np.stack([red, green, blue], axis=-1), 0.0, None)
+
+
+def _interpolate_samples(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Bilinear interpolation of `values` known where `mask` holds (one red or blue Bayer site in four)."""
+    from scipy import ndimage
+
+    kernel = np.array([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]])
+    weight_sum = ndimage.correlate(mask.astype(np.float64), kernel, mode="constant")
+    return ndimage.correlate(np.where(mask, values, 0.0), kernel, mode="constant") / weight_sum
+
+
+DEMOSAIC_METHODS = {"bilinear": demosaic, "malvar": demosaic_malvar, "hamilton-adams": demosaic_hamilton_adams}
+
+
 def process(raw: np.ndarray, params: CameraParameters, demosaicing: str = "bilinear",
             tone_curve: str = "smoothstep") -> np.ndarray:
     """Raw mosaic -> sRGB image, as a simple camera develops it: white balance, demosaic, colour, gamma, tone.
@@ -249,8 +288,7 @@ def process(raw: np.ndarray, params: CameraParameters, demosaicing: str = "bilin
     `demosaicing` and `tone_curve` pick another camera than the one the models train on (`DEMOSAICS`,
     `TONE_CURVES`), to check what a model does on a camera it did not see."""
     balanced = np.clip(raw * (bayer_masks(raw.shape) @ white_balance_gains(params)), 0.0, 1.0)
-    mosaic_to_rgb = demosaic_malvar if demosaicing == "malvar" else demosaic
-    linear = apply_color_matrix(mosaic_to_rgb(balanced), params.cam_to_rgb)
+    linear = apply_color_matrix(DEMOSAIC_METHODS[demosaicing](balanced), params.cam_to_rgb)
     image = gamma_compress(np.clip(linear, 0.0, 1.0))
     if tone_curve == "smoothstep":
         image = smoothstep(image)

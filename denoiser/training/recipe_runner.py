@@ -222,7 +222,8 @@ def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict,
 def stage_scenario(scenario, stage: Stage):
     """The scenario with the stage's noise levels: Gaussian sigmas, salt-and-pepper densities or camera gains."""
     if scenario.noise_kind == "camera":
-        return replace(scenario, training_camera=replace(scenario.training_camera, gain=tuple(stage.noise)))
+        return replace(scenario, training_camera=replace(scenario.training_camera, gain=tuple(stage.noise),
+                                                         demosaics=stage.demosaics))
     noise = "training_density" if scenario.noise_kind == "salt-pepper" else "training_sigma"
     return replace(scenario, **{noise: tuple(stage.noise)})
 

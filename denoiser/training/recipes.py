@@ -52,6 +52,8 @@ class Stage:
     data: str = "corpus"
     float32: bool = False
     """No mixed precision, as the first CPU stages ran before bfloat16 became the default there."""
+    demosaics: tuple[str, ...] = ("bilinear",)
+    """Camera stages: the demosaicing methods a patch's camera draws from (`scenarios.CameraDraw`)."""
 
     def __post_init__(self):
         if self.data not in DATA or self.runs_on not in DEVICES or self.schedule != "cosine":
@@ -68,6 +70,10 @@ class Stage:
         record = asdict(self)
         record.pop("runs_on")
         record["noise"] = list(self.noise)
+        if self.demosaics == ("bilinear",):
+            record.pop("demosaics")  # added later: the stage files written before it have no such setting
+        else:
+            record["demosaics"] = list(self.demosaics)
         return record
 
     def starts(self) -> tuple[str, ...]:
