@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from camera_design import VALIDATION_CAMERAS, validation_crops, validation_psnr  # noqa: E402
+from camera_design import psnr_table, validation_crops, validation_psnr  # noqa: E402
 
 from denoiser.training.recipes import get_recipe  # noqa: E402
 
@@ -94,15 +94,8 @@ def bundle() -> Path:
 
 
 def render(results: dict) -> str:
-    names = [camera.name for camera in VALIDATION_CAMERAS]
-    lines = ["| stage | steps | CPU-hours | " + " | ".join(names) + " | mean |",
-             "|---|---:|---:|" + "---:|" * (len(names) + 1),
-             "| noisy input | | | " + " | ".join(f"{results['noisy'][n]:.2f}" for n in names)
-             + f" | {results['noisy']['mean']:.2f} |"]
-    for point in results["curve"]:
-        lines.append(f"| {point['stage']} | {point['steps']} | {point['cpu_hours']:.2f} | "
-                     + " | ".join(f"{point['psnr'][n]:.2f}" for n in names) + f" | {point['psnr']['mean']:.2f} |")
-    return "\n".join(lines) + "\n"
+    return psnr_table(["stage", "steps", "CPU-hours"], [(["noisy input", "", ""], results["noisy"])] + [
+        ([point["stage"], str(point["steps"]), f"{point['cpu_hours']:.2f}"], point["psnr"]) for point in results["curve"]])
 
 
 def _finished(path: Path) -> bool:

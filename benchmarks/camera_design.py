@@ -113,18 +113,23 @@ def train_more(candidate: str, corpus: Path, cpu_minutes: float, threads: int) -
     return model, spent, saved["step"]
 
 
+def psnr_table(leading: list[str], rows: list[tuple[list[str], dict]], extra: tuple[str, ...] = ()) -> str:
+    """A Markdown table of validation scores: the `leading` columns, one per validation camera, the
+    mean, then the `extra` keys; each row is (its leading cells, its scores), empty scores left blank."""
+    keys = [camera.name for camera in VALIDATION_CAMERAS] + ["mean", *extra]
+    lines = ["| " + " | ".join(leading + keys) + " |", "|---|" + "---:|" * (len(leading) - 1 + len(keys))]
+    for cells, scores in rows:
+        lines.append("| " + " | ".join(cells + [f"{scores[key]:.2f}" if scores else "" for key in keys]) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def render(results: dict) -> str:
     noisy = results.get("noisy")
     head = "" if noisy is None else "Noisy input: " + ", ".join(f"{c.name} {noisy[c.name]:.2f}"
                                                                for c in VALIDATION_CAMERAS) + f"; mean {noisy['mean']:.2f} dB.\n\n"
-    lines = ["| candidate | parameters | CPU-minutes | steps | " + " | ".join(c.name for c in VALIDATION_CAMERAS)
-             + " | mean |", "|---|---:|---:|---:|" + "---:|" * (len(VALIDATION_CAMERAS) + 1)]
-    for candidate, record in results["candidates"].items():
-        for point in record["curve"]:
-            cells = " | ".join(f"{point['psnr'][c.name]:.2f}" for c in VALIDATION_CAMERAS)
-            lines.append(f"| {candidate} | {record['parameters']:,} | {point['cpu_minutes']:.1f} | {point['steps']} "
-                         f"| {cells} | {point['psnr']['mean']:.2f} |")
-    return head + "\n".join(lines) + "\n"
+    return head + psnr_table(["candidate", "parameters", "CPU-minutes", "steps"], [
+        ([candidate, f"{record['parameters']:,}", f"{point['cpu_minutes']:.1f}", str(point["steps"])], point["psnr"])
+        for candidate, record in results["candidates"].items() for point in record["curve"]])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from camera_design import VALIDATION_CAMERAS, validation_crops, validation_psnr  # noqa: E402
+from camera_design import psnr_table, validation_crops, validation_psnr  # noqa: E402
 from study import train_for_cpu_minutes  # noqa: E402
 
 from denoiser.errors import DenoiserError  # noqa: E402
@@ -70,15 +70,11 @@ def scores(model, crops) -> dict:
 
 
 def render(results: dict) -> str:
-    names = [camera.name for camera in VALIDATION_CAMERAS] + ["mean", "unseen"]
-    lines = ["| candidate | CPU-minutes | steps | " + " | ".join(names[:-1]) + f" | unseen check: {UNSEEN_CHECK.name} |",
-             "|---|---:|---:|" + "---:|" * len(names),
-             "| camera-1 (the start) | 0 | 0 | " + " | ".join(f"{results['start'][n]:.2f}" for n in names) + " |"]
-    for candidate, record in results["candidates"].items():
-        for point in record["curve"]:
-            lines.append(f"| {candidate} | {point['cpu_minutes']:.1f} | {point['steps']} | "
-                         + " | ".join(f"{point['psnr'][n]:.2f}" for n in names) + " |")
-    return "\n".join(lines) + "\n"
+    head = f"*unseen*: the unseen check, {UNSEEN_CHECK.name}, never trained on.\n\n"
+    return head + psnr_table(["candidate", "CPU-minutes", "steps"], [
+        (["noisy input", "", ""], results.get("noisy")), (["camera-1 (the start)", "0", "0"], results["start"])] + [
+        ([candidate, f"{point['cpu_minutes']:.1f}", str(point["steps"])], point["psnr"])
+        for candidate, record in results["candidates"].items() for point in record["curve"]], extra=("unseen",))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     results = json.loads(JSON.read_text()) if JSON.is_file() else {
         "start": scores(load_checkpoint(START).model, crops), "start_steps": start_steps,
         "learning_rate": LEARNING_RATE, "candidates": {}}
+    results.setdefault("noisy", scores(None, crops))
     results["candidates"].setdefault(args.candidate, {**candidate.__dict__, "curve": []})["curve"].append(point)
     JSON.write_text(json.dumps(results, indent=2) + "\n")
     JSON.with_suffix(".md").write_text(render(results))
