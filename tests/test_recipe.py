@@ -259,3 +259,40 @@ def test_mistakes_are_one_line_and_write_nothing(tmp_path, args, message):
     result = recipe(*[a.format(tmp=tmp_path) for a in args], check=False)
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and message in result.stderr, result.stderr
     assert result.stderr.startswith("error: ") and set(tmp_path.rglob("*")) == before
+
+
+def test_the_gpu_chunk_script_resumes_a_recipe_and_hands_back_only_the_files_it_changed(tmp_path):
+    """scripts/gpu_chunk.sh, as the device tool runs it (OUT set), on the CPU with the recipe's --smoke."""
+    env = {**ENV, "OUT": str(tmp_path / "out"), "CAMPAIGNS": str(tmp_path / "campaigns"), "SMOKE": "1"}
+
+    def chunk() -> set[str]:
+        shutil.rmtree(tmp_path / "out", ignore_errors=True)
+        (tmp_path / "out").mkdir()
+        result = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_chunk.sh"), "gray-salt-pepper", "1"], env=env,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        return {path.name for path in (tmp_path / "out").iterdir()}
+
+    assert chunk() == {"chunk.log", "salt-pepper-1.pt", "salt-pepper-1.log.jsonl"}
+    assert read_payload(tmp_path / "campaigns" / "gray-salt-pepper" / "salt-pepper-1.pt")["metadata"]["recipe"]["complete"]
+    assert chunk() == {"chunk.log"}  # finished: --resume skips it and nothing changed comes back
+
+
+def test_the_gpu_pack_is_each_photos_luminance_in_8_bits(tmp_path):
+    from denoiser.images import load_image
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        save_image(rng.uniform(size=(20, 30, 3)).astype(np.float32), corpus / f"{name}.png")
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_pack.py"), str(corpus), "--out",
+                             str(tmp_path / "pack")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for name in ("a", "b"):
+        packed = load_image(tmp_path / "pack" / f"{name}.png")
+        assert packed.shape == (20, 30, 1)
+        np.testing.assert_allclose(packed, load_image(corpus / f"{name}.png", 1), atol=0.5 / 255 + 1e-6)
+    missing = subprocess.run([sys.executable, str(ROOT / "scripts" / "gpu_pack.py"), str(tmp_path / "nothing")],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
