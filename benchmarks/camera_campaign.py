@@ -44,8 +44,7 @@ def record_point(validation: Path) -> dict:
     stage = next((name for name in started if not _finished(CAMPAIGN / f"{name}.pt")), started[-1])  # the newest
     checkpoint = load_checkpoint(CAMPAIGN / f"{stage}.pt")
     crops = validation_crops(validation)
-    point = {"stage": stage, "steps": checkpoint.metadata["steps"],
-             "cpu_hours": round(checkpoint.metadata["cpu_seconds"] / 3600, 3),
+    point = {"stage": stage, "steps": checkpoint.metadata["steps"], "cpu_hours": round(recipe_cpu_seconds(stage) / 3600, 3),
              "psnr": validation_psnr(checkpoint.model, crops)}
     results = json.loads(JSON.read_text()) if JSON.is_file() else {
         "validation_photos": [name for name, _ in crops], "noisy": validation_psnr(None, crops), "curve": []}
@@ -53,6 +52,14 @@ def record_point(validation: Path) -> dict:
     JSON.write_text(json.dumps(results, indent=2) + "\n")
     JSON.with_suffix(".md").write_text(render(results))
     return point
+
+
+def recipe_cpu_seconds(stage: str) -> float:
+    """CPU seconds the recipe has spent up to `stage`'s file as it stands: its own and every stage's before it."""
+    from denoiser.models.checkpoint import read_payload
+    from denoiser.training.recipes import lineage
+
+    return sum(read_payload(CAMPAIGN / f"{name}.pt")["metadata"]["cpu_seconds"] for name in lineage(stage))
 
 
 def adopt_study_run(corpus: Path) -> Path:
@@ -88,7 +95,7 @@ def bundle() -> Path:
     checkpoint = load_checkpoint(CAMPAIGN / f"{stage.name}.pt")
     metadata = {key: value for key, value in checkpoint.metadata.items() if key != "ranks"}
     metadata["campaign"] = {"steps": metadata["steps"], "of": stage.steps,
-                            "cpu_hours": round(metadata["cpu_seconds"] / 3600, 3), "state": "campaigns/color-camera"}
+                            "cpu_hours": round(recipe_cpu_seconds(stage.name) / 3600, 3), "state": "campaigns/color-camera"}
     save_checkpoint(pretrained_path("color-camera"), checkpoint.model, metadata)
     return pretrained_path("color-camera")
 
