@@ -135,9 +135,12 @@ COLOR_GAUSSIAN = Recipe("color-gaussian", (
 
 COLOR_CAMERA = Recipe("color-camera", (
     Stage("camera-1", RANDOM, (0, 1), 40000, 64, 8, 1e-3, "cpu", depth=2),
+    Stage("camera-2", "camera-1", (0, 1), 15000, 128, 2, 2e-4, "cpu", seed=1),
 ), planes=1)
 """One network over R, G and B together, blind, on the corpus through the simulated camera
-(`scenarios.CameraDraw`): its noise is the camera gain, 0 to 1. Trained in chunks (`--minutes`)."""
+(`scenarios.CameraDraw`): its noise is the camera gain, 0 to 1. Trained in chunks (`--minutes`).
+camera-2 carries on with patches of 128 pixels, the best of four second stages on the validation
+photos at equal CPU cost (`benchmarks/camera_second_stage.py`, docs/CAMERA.md)."""
 
 RECIPES = {recipe.scenario: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA)}
 STAGES = {stage.name: (recipe, stage) for recipe in RECIPES.values() for stage in recipe.stages}
