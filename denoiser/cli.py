@@ -23,6 +23,7 @@ from denoiser.option_ranges import (BATCH_SIZE, COUNT, DENSITY, DEPTH, GAIN, JPE
                                     WIDTH, WORKERS)
 from denoiser.scenarios import SCENARIOS, get_scenario
 from denoiser.training.presets import PRESETS
+from denoiser.training.recipes import RECIPES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,9 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument("--manifest", help="the pinned packages and photos (default: the bundled manifest)")
     corpus.set_defaults(run=run_corpus)
 
-    recipe = commands.add_parser("recipe", help="train a scenario's bundled model: every stage of its recipe "
-                                                "(denoiser/training/recipes.py), each written to OUT/<stage>.pt")
-    recipe.add_argument("scenario", choices=list(SCENARIOS))
+    recipe = commands.add_parser("recipe", help="train a model by its recipe (denoiser/training/recipes.py): every "
+                                                "stage, each written to OUT/<stage>.pt")
+    recipe.add_argument("recipe", choices=list(RECIPES), help="a scenario's name gives the recipe of its bundled weights")
     recipe.add_argument("--corpus", help="the training folder `corpus --out` wrote (not needed with --smoke, nor by a "
                         "recipe that reads only the scikit-image photos: gray-salt-pepper)")
     recipe.add_argument("--out", help="folder for each stage's <stage>.pt and <stage>.log.jsonl; the last is the model")
@@ -422,11 +423,11 @@ def run_recipe(args) -> None:
     from denoiser.training.recipes import get_recipe, table
 
     if args.list:
-        print(table(get_recipe(args.scenario)), end="")
+        print(table(get_recipe(args.recipe)), end="")
         return
     if not args.out:
         raise DenoiserError("Give --out DIR, the folder for the stage files (or --list to see the stages).")
-    run(RecipeRun(args.scenario, Path(args.out), Path(args.corpus) if args.corpus else None, args.resume, args.smoke,
+    run(RecipeRun(args.recipe, Path(args.out), Path(args.corpus) if args.corpus else None, args.resume, args.smoke,
                   args.workers, args.threads, args.checkpoint_every, args.minutes))
 
 

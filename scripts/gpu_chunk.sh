@@ -3,7 +3,7 @@
 #
 # Here, once:   python scripts/gpu_pack.py CORPUS_DIR      (writes .corpus-gray, about 35 MiB)
 # With the device tool:
-#   run(command="bash scripts/gpu_chunk.sh gray-gaussian 9", carry=[".corpus-gray"], timeout_s=720)
+#   run(command="bash scripts/gpu_chunk.sh gray-unet 9", carry=[".corpus-gray"], timeout_s=720)
 # The recipe resumes from the committed stage files in campaigns/RECIPE/ (they travel with the tree),
 # trains MINUTES (default 9: the machine's start and the transfers take the rest), and the stage files
 # it changed come back under the reply's files_at: copy them into campaigns/RECIPE/, score the point

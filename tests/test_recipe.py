@@ -100,6 +100,28 @@ def test_a_camera_stage_hands_its_gains_and_demosaicing_methods_to_the_draws():
     assert "demosaics" not in first.settings() and mixed.settings()["demosaics"] == ["bilinear", "hamilton-adams"]
 
 
+def test_only_a_random_start_chooses_the_architecture_and_hidden_size():
+    (first,) = RECIPES["gray-unet"].stages
+    assert (first.start, first.architecture, first.hidden) == (RANDOM, "unet", 48)
+    assert first.settings()["architecture"] == "unet" and "architecture" not in RECIPES["gray-gaussian"].stages[0].settings()
+    with pytest.raises(ValueError, match="only a random start chooses"):
+        replace(RECIPES["gray-gaussian"].stages[1], hidden=64)
+    assert [each.name for each in RECIPES.values() if not each.bundled] == ["gray-unet"]
+    assert RECIPES["gray-unet"].scenario == "gray-gaussian"
+
+
+def test_a_new_network_takes_the_starts_architecture_and_trained_weights_keep_theirs():
+    from denoiser.errors import DenoiserError
+    from denoiser.models.bundled import pretrained_path
+    from denoiser.training.start import Start, starting_model
+
+    design = SCENARIOS["gray-gaussian"].model
+    config = starting_model(design, Start(depth=1, architecture="unet", hidden=48)).config
+    assert config == replace(design, architecture="unet", hidden=48, depth=1)
+    with pytest.raises(DenoiserError, match="Only a new network chooses"):
+        starting_model(design, Start(init=pretrained_path("gray-gaussian"), architecture="unet"))
+
+
 def test_the_commit_is_unknown_outside_a_git_checkout(tmp_path):
     assert source_version(tmp_path) == {"commit": "unknown", "dirty": None}
     known = source_version()
@@ -117,6 +139,8 @@ def test_every_bundled_model_names_its_recipe_and_last_stage():
     from denoiser.models.bundled import pretrained_path
 
     for key, each in RECIPES.items():
+        if not each.bundled:  # a campaign's recipe: its weights become the scenario's once they win
+            continue
         last = plan(each)[-1][1]
         bundled = metadata(pretrained_path(key))
         record = bundled["recipe"]
@@ -218,6 +242,14 @@ def test_smoke_runs_the_salt_and_pepper_recipe(tmp_path):
     model = load_checkpoint(tmp_path / "runs" / "salt-pepper-1.pt")
     assert model.config.impulse_mask and model.metadata["recipe"]["stages"] == ["salt-pepper-1"]
     assert "init" not in model.metadata  # from random weights
+
+
+def test_smoke_runs_the_gray_unet_recipe_from_a_new_unet(tmp_path):
+    result = recipe("gray-unet", "--smoke", "--out", tmp_path / "runs")
+    assert result.stdout.splitlines()[-1] == f"the gray-unet model: {tmp_path / 'runs' / 'gray-unet-1.pt'}"
+    model = load_checkpoint(tmp_path / "runs" / "gray-unet-1.pt")
+    assert (model.config.architecture, model.config.hidden, model.config.depth) == ("unet", 48, 1)
+    assert model.metadata["recipe"]["name"] == "gray-unet" and model.metadata["scenario"] == "gray-gaussian"
 
 
 def test_two_processes_run_a_recipe_under_torchrun(tmp_path):

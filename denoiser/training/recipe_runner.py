@@ -30,7 +30,8 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 class RecipeRun:
     """How to run a recipe: which, on which photos, into which folder."""
 
-    scenario: str
+    recipe: str
+    """The recipe's name (`recipes.RECIPES`)."""
     out: Path
     corpus: Path | None = None
     """The training folder `python -m denoiser corpus --out` wrote; not needed with `smoke`, nor
@@ -65,7 +66,7 @@ def stage_file(out: Path, name: str) -> Path:
 
 def check_run(run: RecipeRun) -> list[tuple[Recipe, Stage]]:
     """The stages to run, once the mistakes a user can make are ruled out (no torch needed)."""
-    stages = plan(get_recipe(run.scenario))
+    stages = plan(get_recipe(run.recipe))
     for flag, value, least in (("--workers", run.workers, 0), ("--threads", run.threads, 1),
                                ("--checkpoint-every", run.checkpoint_every, 1)):
         if value is not None and value < least:
@@ -110,9 +111,10 @@ def run_recipe(run: RecipeRun, report: Callable[[str], None] = print) -> Path:
             if not _run_stage(run, owner, stage, world, source, photos, say, deadline):
                 say(f"{stage.name}: stopped after {run.minutes:g} minutes; run again with --resume to carry on")
                 return stage_file(run.out, stage.name)
-    model = stage_file(run.out, get_recipe(run.scenario).model.name)
-    say(f"the {run.scenario} model: {model}" + ("" if run.smoke else
-        f" (copy it to denoiser/weights/{run.scenario}.pt)"))
+    recipe = get_recipe(run.recipe)
+    model = stage_file(run.out, recipe.model.name)
+    say(f"the {recipe.name} model: {model}" + ("" if run.smoke else
+        f" (copy it to denoiser/weights/{recipe.scenario}.pt)"))
     return model
 
 
@@ -201,7 +203,7 @@ def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict,
                           checkpoint_every=run.checkpoint_every, mixed_precision=not stage.float32,
                           balance_noise_levels=stage.balance_noise_levels)
     config = replace(config, **smoke)
-    recipe = {"name": owner.scenario, "stage": stage.name, "stages": lineage(stage.name),
+    recipe = {"name": owner.name, "stage": stage.name, "stages": lineage(stage.name),
               "settings": stage.settings(), "smoke": run.smoke, **source}
     metadata = {"scenario": owner.scenario, "data": described, "images": count,
                 "recipe": {**recipe, "complete": False}}
@@ -237,7 +239,7 @@ def stage_start(stage: Stage, out: Path) -> Start:
         return None if name in (None, RANDOM) else stage_file(out, name)
 
     return Start(init=file(stage.start), depth=stage.depth, specialist_below=stage.specialist_below,
-                 specialist_from=file(stage.specialist_from))
+                 specialist_from=file(stage.specialist_from), architecture=stage.architecture, hidden=stage.hidden)
 
 
 class _Photos:

@@ -54,6 +54,10 @@ class Stage:
     """No mixed precision, as the first CPU stages ran before bfloat16 became the default there."""
     demosaics: tuple[str, ...] = ("bilinear",)
     """Camera stages: the demosaicing methods a patch's camera draws from (`scenarios.CameraDraw`)."""
+    architecture: str | None = None
+    """From `RANDOM`: build this architecture (`models.config.ARCHITECTURES`) instead of the scenario's."""
+    hidden: int | None = None
+    """From `RANDOM`: the sweeps' hidden size instead of the scenario's."""
 
     def __post_init__(self):
         if self.data not in DATA or self.runs_on not in DEVICES or self.schedule != "cosine":
@@ -63,6 +67,8 @@ class Stage:
             raise ValueError(f"stage {self.name}: specialist_from needs specialist_below.")
         if self.start == RANDOM and (self.specialist_below or self.specialist_from):
             raise ValueError(f"stage {self.name}: a specialist is added to trained weights, not random ones.")
+        if self.start != RANDOM and (self.architecture or self.hidden):
+            raise ValueError(f"stage {self.name}: only a random start chooses the architecture and hidden size.")
 
     def settings(self) -> dict:
         """What decides the stage's weights (not where it is planned to run): a finished stage
@@ -74,6 +80,9 @@ class Stage:
             record.pop("demosaics")  # added later: the stage files written before it have no such setting
         else:
             record["demosaics"] = list(self.demosaics)
+        for later in ("architecture", "hidden"):  # the same
+            if record[later] is None:
+                record.pop(later)
         return record
 
     def starts(self) -> tuple[str, ...]:
@@ -87,16 +96,27 @@ class Stage:
 
 @dataclass(frozen=True)
 class Recipe:
-    """A scenario's bundled model: its stages in order; the last one's file is the model."""
+    """A scenario's model: its stages in order; the last one's file is the model."""
 
     scenario: str
     stages: tuple[Stage, ...]
     planes: int = 1
     """Single-channel planes one patch costs: the color model runs its network on three."""
+    name: str = ""
+    """What `recipe NAME` calls it: the scenario's name for the recipe of its bundled weights (the default)."""
+
+    def __post_init__(self):
+        if not self.name:
+            object.__setattr__(self, "name", self.scenario)
 
     @property
     def model(self) -> Stage:
         return self.stages[-1]
+
+    @property
+    def bundled(self) -> bool:
+        """Whether this is the recipe of the scenario's bundled weights (it goes by the scenario's name)."""
+        return self.name == self.scenario
 
 
 GRAY_GAUSSIAN = Recipe("gray-gaussian", (
@@ -142,7 +162,15 @@ COLOR_CAMERA = Recipe("color-camera", (
 camera-2 carries on with patches of 128 pixels, the best of four second stages on the validation
 photos at equal CPU cost (`benchmarks/camera_second_stage.py`, docs/CAMERA.md)."""
 
-RECIPES = {recipe.scenario: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA)}
+GRAY_UNET = Recipe("gray-gaussian", (
+    Stage("gray-unet-1", RANDOM, (0, 55), 100000, 64, 8, 1e-3, "cpu", depth=1, seed=2, balance_noise_levels=True,
+          architecture="unet", hidden=48),
+), name="gray-unet")
+"""The stronger gray design of the study (docs/MODEL_DESIGN.md), trained on this CPU only, in chunks: a
+U-shaped network with its sweeps at 1/2 and 1/4 resolution. Its first stage has the study's settings,
+and started from the study's unet run (`benchmarks/campaign.py --adopt`). Not yet the bundled model."""
+
+RECIPES = {recipe.name: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA, GRAY_UNET)}
 STAGES = {stage.name: (recipe, stage) for recipe in RECIPES.values() for stage in recipe.stages}
 
 CPU_MEGAPIXELS_PER_SECOND = 0.15
@@ -187,6 +215,8 @@ def _in_order(names: list[str]) -> list[tuple[Recipe, Stage]]:
 def describe_start(stage: Stage) -> str:
     """The stage's start in words, for the table."""
     text = stage.start
+    if stage.architecture or stage.hidden:
+        text += f", {stage.architecture or 'the scenario design'}" + (f" hidden {stage.hidden}" if stage.hidden else "")
     if stage.depth:
         text += f", {stage.depth} block{'s' if stage.depth > 1 else ''}" if stage.start == RANDOM else \
             f", grown to {stage.depth} blocks"

@@ -27,6 +27,10 @@ class Start:
     """Add a low-noise specialist serving the noise levels below this sigma (needs `init`)."""
     specialist_from: Path | None = None
     """A checkpoint whose specialist (or network) starts the specialist, instead of a copy of `init`'s."""
+    architecture: str | None = None
+    """A new network's architecture instead of the design's (without `init`)."""
+    hidden: int | None = None
+    """A new network's hidden size instead of the design's (without `init`)."""
 
 
 def starting_model(design: ModelConfig, start: Start = Start()) -> nn.Module:
@@ -37,7 +41,10 @@ def starting_model(design: ModelConfig, start: Start = Start()) -> nn.Module:
     from denoiser.models.networks import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
 
     if start.init is None:
-        return build_model(replace(design, depth=start.depth or design.depth))
+        return build_model(replace(design, depth=start.depth or design.depth, hidden=start.hidden or design.hidden,
+                                   architecture=start.architecture or design.architecture))
+    if start.architecture or start.hidden:
+        raise DenoiserError("Only a new network chooses its architecture and hidden size, not trained weights.")
     model = load_checkpoint(start.init).model
     if design.opponent_colors and model.config.channels == 1:
         model = opponent_colors(model)  # a gray model starts the color one: its network serves the planes

@@ -1,9 +1,11 @@
-"""What a second camera stage should change, at equal CPU cost, decided on the validation photos.
+"""What the next camera stage should change, at equal CPU cost, decided on the validation photos.
 
-    python benchmarks/camera_second_stage.py CORPUS_DIR VALIDATION_DIR --candidate balanced --cpu-minutes 10
+    python benchmarks/camera_next_stage.py CORPUS_DIR VALIDATION_DIR --after camera-2 --candidate mix-128 --cpu-minutes 12
 
-Every candidate starts from the finished stage camera-1 (`campaigns/color-camera/camera-1.pt`, its
-weights only) at one learning rate, and differs from the others in one thing:
+Every candidate of a study starts from one finished stage (its weights only, from
+`campaigns/color-camera/`) at one learning rate, and differs from the others in one thing.
+
+After camera-1 (the second stage; docs/benchmarks/camera-second-stage.*):
 - `plain`: camera-1's patches and loss, carried on;
 - `balanced`: each patch's error weighted by its measured noise level (`balance_noise_levels`), so the
   faint noise of a bright photo counts as much as a dark photo's;
@@ -11,13 +13,17 @@ weights only) at one learning rate, and differs from the others in one thing:
   of wallpapers, where CBM3D at a large sigma does best;
 - `demosaic-mix`: half the patches developed by Hamilton-Adams demosaicing instead of bilinear, so the
   model meets noise shaped by an edge-directed method too (never Malvar: that stays the unseen camera's).
+The choice was the best mean over the validation cameras; within 0.05 dB, the one better through
+`UNSEEN_CHECK` (validation photos through a Malvar camera, reported and never trained on).
 
-The choice is the best mean over the validation cameras; where two candidates are within 0.05 dB of
-each other there, the one better through `UNSEEN_CHECK` (validation photos through a Malvar camera,
-reported and never trained on) breaks the tie.
-Each call trains one for that many more CPU-minutes (state in `runs/camera-second-stage/`), scores it
-through the validation cameras of `camera_design.py` and appends the point to
-docs/benchmarks/camera-second-stage.json and .md.
+After camera-2 (the third stage; docs/benchmarks/camera-third-stage.*):
+- `patch-128`: camera-2 carried on;
+- `mix-128`: 128-pixel patches, half of them developed by Hamilton-Adams.
+The choice is the best sum of the validation mean and the unseen check, fixed before the runs: after
+camera-2 the unseen camera is the target farthest from holding, so it weighs as much as the trained ones.
+
+Each call trains one candidate for that many more CPU-minutes (state in `runs/<study>/`), scores it
+and appends the point to the study's JSON and Markdown table in docs/benchmarks/.
 """
 
 from __future__ import annotations
@@ -40,9 +46,7 @@ from denoiser.images import load_image  # noqa: E402
 from denoiser.noise import CameraNoise  # noqa: E402
 from denoiser.scenarios import get_scenario  # noqa: E402
 
-JSON = ROOT / "docs" / "benchmarks" / "camera-second-stage.json"
-STATES = ROOT / "runs" / "camera-second-stage"
-START = ROOT / "campaigns" / "color-camera" / "camera-1.pt"
+STAGES = ROOT / "campaigns" / "color-camera"
 LEARNING_RATE, HORIZON, SAVE_EVERY = 2e-4, 100_000, 500
 """One learning rate for every candidate, held near-constant by a long cosine; the state saved every
 SAVE_EVERY steps, so a run stopped early loses little."""
@@ -60,8 +64,28 @@ class Candidate:
     demosaics: tuple[str, ...] = ("bilinear",)
 
 
-CANDIDATES = {"plain": Candidate(), "balanced": Candidate(balance=True), "patch-128": Candidate(patch=128, batch=2),
-              "demosaic-mix": Candidate(demosaics=("bilinear", "hamilton-adams"))}
+MIX = ("bilinear", "hamilton-adams")
+
+
+@dataclass(frozen=True)
+class Study:
+    """One stage's choice: the finished stage every candidate starts from, and the candidates."""
+    name: str
+    candidates: dict[str, Candidate]
+    first_seed: int
+
+    @property
+    def json(self) -> Path:
+        return ROOT / "docs" / "benchmarks" / f"{self.name}.json"
+
+
+STUDIES = {
+    "camera-1": Study("camera-second-stage", {
+        "plain": Candidate(), "balanced": Candidate(balance=True), "patch-128": Candidate(patch=128, batch=2),
+        "demosaic-mix": Candidate(demosaics=MIX)}, 101),
+    "camera-2": Study("camera-third-stage", {
+        "patch-128": Candidate(patch=128, batch=2), "mix-128": Candidate(patch=128, batch=2, demosaics=MIX)}, 201),
+}
 
 
 def scores(model, crops) -> dict:
@@ -72,7 +96,8 @@ def scores(model, crops) -> dict:
 def render(results: dict) -> str:
     head = f"*unseen*: the unseen check, {UNSEEN_CHECK.name}, never trained on.\n\n"
     return head + psnr_table(["candidate", "CPU-minutes", "steps"], [
-        (["noisy input", "", ""], results.get("noisy")), (["camera-1 (the start)", "0", "0"], results["start"])] + [
+        (["noisy input", "", ""], results.get("noisy")), (
+        [f"{results.get('after', 'camera-1')} (the start)", "0", "0"], results["start"])] + [
         ([candidate, f"{point['cpu_minutes']:.1f}", str(point["steps"])], point["psnr"])
         for candidate, record in results["candidates"].items() for point in record["curve"]], extra=("unseen",))
 
@@ -81,44 +106,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("validation", type=Path)
-    parser.add_argument("--candidate", choices=list(CANDIDATES), required=True)
+    parser.add_argument("--after", choices=list(STUDIES), default="camera-1", help="the finished stage to start from")
+    parser.add_argument("--candidate", required=True)
     parser.add_argument("--cpu-minutes", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     try:
         if not args.cpu_minutes > 0:
             raise DenoiserError("--cpu-minutes must be above 0.")
-        if not START.is_file():
-            raise DenoiserError(f"No {START.relative_to(ROOT)}: run the camera campaign first.")
+        study, start = STUDIES[args.after], STAGES / f"{args.after}.pt"
+        if args.candidate not in study.candidates:
+            raise DenoiserError(f"After {args.after} the candidates are {', '.join(study.candidates)}.")
+        if not start.is_file():
+            raise DenoiserError(f"No {start.relative_to(ROOT)}: run the camera campaign first.")
         from denoiser.models.checkpoint import load_checkpoint, read_payload
         from denoiser.training.loops import CorpusConfig
         from denoiser.training.patches import image_files
 
         crops = validation_crops(args.validation)
-        candidate = CANDIDATES[args.candidate]
+        candidate = study.candidates[args.candidate]
         config = CorpusConfig(steps=HORIZON, batch_size=candidate.batch, patch_size=candidate.patch,
-                              learning_rate=LEARNING_RATE, seed=101 + list(CANDIDATES).index(args.candidate),
+                              learning_rate=LEARNING_RATE, seed=study.first_seed + list(study.candidates).index(args.candidate),
                               threads=args.threads, checkpoint_every=SAVE_EVERY, balance_noise_levels=candidate.balance)
         images = [load_image(path, 3) for path in image_files(args.corpus)]
-        start_steps = read_payload(START)["metadata"]["steps"]
+        start_steps = read_payload(start)["metadata"]["steps"]
         scenario = get_scenario("color-camera")
         scenario = replace(scenario, training_camera=replace(scenario.training_camera, demosaics=candidate.demosaics))
         model, steps, spent = train_for_cpu_minutes(
-            lambda: load_checkpoint(START).model, images, scenario, config,
-            STATES / f"{args.candidate}.pt", {"scenario": "color-camera", "candidate": args.candidate,
-                                               "start": f"camera-1 at {start_steps} steps"},
+            lambda: load_checkpoint(start).model, images, scenario, config,
+            ROOT / "runs" / study.name / f"{args.candidate}.pt",
+            {"scenario": "color-camera", "candidate": args.candidate, "start": f"{args.after} at {start_steps} steps"},
             args.cpu_minutes, args.candidate)
         point = {"cpu_minutes": round(spent, 2), "steps": steps, "psnr": scores(model, crops)}
     except DenoiserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    results = json.loads(JSON.read_text()) if JSON.is_file() else {
-        "start": scores(load_checkpoint(START).model, crops), "start_steps": start_steps,
+    results = json.loads(study.json.read_text()) if study.json.is_file() else {
+        "after": args.after, "start": scores(load_checkpoint(start).model, crops), "start_steps": start_steps,
         "learning_rate": LEARNING_RATE, "candidates": {}}
     results.setdefault("noisy", scores(None, crops))
     results["candidates"].setdefault(args.candidate, {**candidate.__dict__, "curve": []})["curve"].append(point)
-    JSON.write_text(json.dumps(results, indent=2) + "\n")
-    JSON.with_suffix(".md").write_text(render(results))
+    study.json.write_text(json.dumps(results, indent=2) + "\n")
+    study.json.with_suffix(".md").write_text(render(results))
     print(f"{args.candidate}: {spent:.1f} CPU-minutes, {steps} steps, validation {point['psnr']['mean']:.2f} dB, "
           f"unseen check {point['psnr']['unseen']:.2f} dB")
     return 0
