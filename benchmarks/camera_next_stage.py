@@ -141,10 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     except DenoiserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    results = json.loads(study.json.read_text()) if study.json.is_file() else {
+    fresh = None if study.json.is_file() else {
         "after": args.after, "start": scores(load_checkpoint(start).model, crops), "start_steps": start_steps,
-        "learning_rate": LEARNING_RATE, "candidates": {}}
-    results.setdefault("noisy", scores(None, crops))
+        "learning_rate": LEARNING_RATE, "noisy": scores(None, crops), "candidates": {}}
+    # read only now, after the slow scoring: a candidate trained beside this one may have written it meanwhile
+    results = json.loads(study.json.read_text()) if study.json.is_file() else fresh
     results["candidates"].setdefault(args.candidate, {**candidate.__dict__, "curve": []})["curve"].append(point)
     study.json.write_text(json.dumps(results, indent=2) + "\n")
     study.json.with_suffix(".md").write_text(render(results))

@@ -156,11 +156,13 @@ COLOR_GAUSSIAN = Recipe("color-gaussian", (
 COLOR_CAMERA = Recipe("color-camera", (
     Stage("camera-1", RANDOM, (0, 1), 40000, 64, 8, 1e-3, "cpu", depth=2),
     Stage("camera-2", "camera-1", (0, 1), 15000, 128, 2, 2e-4, "cpu", seed=1),
+    Stage("camera-3", "camera-2", (0, 1), 20000, 128, 2, 2e-4, "cpu", seed=2, demosaics=("bilinear", "hamilton-adams")),
 ), planes=1)
 """One network over R, G and B together, blind, on the corpus through the simulated camera
 (`scenarios.CameraDraw`): its noise is the camera gain, 0 to 1. Trained in chunks (`--minutes`).
 camera-2 carries on with patches of 128 pixels, the best of four second stages on the validation
-photos at equal CPU cost (`benchmarks/camera_second_stage.py`, docs/CAMERA.md)."""
+photos at equal CPU cost; camera-3 develops half its patches by Hamilton-Adams demosaicing, the
+better of two third stages there (`benchmarks/camera_next_stage.py`, docs/CAMERA.md)."""
 
 GRAY_UNET = Recipe("gray-gaussian", (
     Stage("gray-unet-1", RANDOM, (0, 55), 100000, 64, 8, 1e-3, "cpu", depth=1, seed=2, balance_noise_levels=True,
@@ -237,7 +239,8 @@ def table(recipe: Recipe) -> str:
         rate = CPU_MEGAPIXELS_PER_SECOND if stage.runs_on == "cpu" else GPU_MEGAPIXELS_PER_SECOND
         total_pixels += pixels
         hours[stage.runs_on] += pixels / 1e6 / rate / 3600
-        rows.append(f"| {stage.name} | {describe_start(stage)} | {stage.noise[0]:g}-{stage.noise[1]:g} | {stage.steps} "
+        demosaics = "" if stage.demosaics == ("bilinear",) else ", " + " + ".join(stage.demosaics)
+        rows.append(f"| {stage.name} | {describe_start(stage)} | {stage.noise[0]:g}-{stage.noise[1]:g}{demosaics} | {stage.steps} "
                     f"| {stage.patch_size} x {stage.batch_size} | {stage.learning_rate:g} | {stage.seed} "
                     f"| {'balanced' if stage.balance_noise_levels else 'MSE'}{', float32' if stage.float32 else ''} "
                     f"| {stage.data} | {stage.runs_on} | {pixels / 1e6:,.0f} "
