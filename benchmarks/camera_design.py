@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from study import train_for_cpu_minutes  # noqa: E402
 from validation_set import centre_crops  # noqa: E402
 
 from denoiser.errors import DenoiserError  # noqa: E402
@@ -42,7 +42,7 @@ CANDIDATES = ("rgb-scratch", "opponent-from-color")
 LEARNING_RATES = {"rgb-scratch": 1e-3, "opponent-from-color": 2e-4}
 """From scratch at the recipes' first-stage rate; a trained network fine-tuned at the rate the color
 model's own fine-tuning stages used."""
-PATCH, BATCH, HORIZON = 64, 8, 40_000
+PATCH, BATCH, HORIZON, SAVE_EVERY = 64, 8, 40_000, 500
 """Patches and batch of both candidates; the cosine schedule's length, far beyond the study, so the
 rate stays near its start while the curves are drawn."""
 VALIDATION_CAMERAS = (CameraNoise(0.25, None), CameraNoise(0.5, 90), CameraNoise(0.8, 75))
@@ -84,33 +84,18 @@ def validation_psnr(model, crops: list[tuple[str, np.ndarray]], cameras=VALIDATI
     return scores
 
 
-def train_more(candidate: str, corpus: Path, cpu_minutes: float, threads: int) -> tuple[object, float, int]:
-    """Train `candidate` for `cpu_minutes` more of this process's CPU time; returns (model, CPU-minutes
-    in all, steps in all). The state is saved after the segment, so the next call resumes."""
-    from denoiser.models.checkpoint import load_checkpoint, read_payload, save_checkpoint
-    from denoiser.training.loops import CorpusConfig, train_on_corpus
+def train_more(candidate: str, corpus: Path, cpu_minutes: float, threads: int) -> tuple[object, int, float]:
+    """Train `candidate` for `cpu_minutes` more of this process's CPU time from its state file
+    (`study.train_for_cpu_minutes`); returns (model, steps in all, CPU-minutes in all)."""
+    from denoiser.training.loops import CorpusConfig
     from denoiser.training.patches import image_files
 
-    state_file = STATES / f"{candidate}.pt"
-    payload = read_payload(state_file) if state_file.is_file() else None
-    model = load_checkpoint(state_file).model if payload else build(candidate)
-    resume = payload["training"] if payload else None
-    spent = payload["metadata"]["cpu_minutes"] if payload else 0.0
     images = [load_image(path, 3) for path in image_files(corpus)]
     config = CorpusConfig(steps=HORIZON, batch_size=BATCH, patch_size=PATCH, learning_rate=LEARNING_RATES[candidate],
-                          seed=CANDIDATES.index(candidate), threads=threads, checkpoint_every=HORIZON)
-    started = time.process_time()
-    saved = {}
-
-    def stop() -> bool:
-        return time.process_time() - started >= cpu_minutes * 60
-
-    train_on_corpus(model, images, get_scenario("color-camera"), config, should_stop=stop, resume=resume,
-                    on_checkpoint=lambda state: saved.update(state))
-    spent += (time.process_time() - started) / 60
-    saved.pop("ranks", None)
-    save_checkpoint(state_file, model, {"candidate": candidate, "cpu_minutes": spent}, extra={"training": saved})
-    return model, spent, saved["step"]
+                          seed=CANDIDATES.index(candidate), threads=threads, checkpoint_every=SAVE_EVERY)
+    return train_for_cpu_minutes(lambda: build(candidate), images, get_scenario("color-camera"), config,
+                                 STATES / f"{candidate}.pt", {"scenario": "color-camera", "candidate": candidate},
+                                 cpu_minutes, candidate)
 
 
 def psnr_table(leading: list[str], rows: list[tuple[list[str], dict]], extra: tuple[str, ...] = ()) -> str:
@@ -151,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             import torch
 
             crops = validation_crops(Path(args.validation))
-            model, spent, steps = train_more(args.candidate, Path(args.corpus), args.cpu_minutes, args.threads)
+            model, steps, spent = train_more(args.candidate, Path(args.corpus), args.cpu_minutes, args.threads)
             point = {"cpu_minutes": round(spent, 2), "steps": steps, "psnr": validation_psnr(model, crops)}
             results = json.loads(JSON.read_text()) if JSON.is_file() else {"candidates": {}}  # another may have written
             record = results["candidates"].setdefault(args.candidate, {
