@@ -1,6 +1,7 @@
-"""The bundled models' training recipes as data: one `Recipe` per scenario, a list of `Stage`s.
+"""The models' training recipes as data, each a list of `Stage`s: one `Recipe` per scenario for its
+bundled weights, plus campaigns under way (`gray-unet`) whose weights are not bundled yet.
 
-`python -m denoiser recipe SCENARIO --corpus DIR --out DIR` runs them (`denoiser.training.recipe_runner`);
+`python -m denoiser recipe NAME --corpus DIR --out DIR` runs them (`denoiser.training.recipe_runner`);
 `--list` prints the table below. Each stage is one `train` run: where it starts, on which noise
 levels, for how many steps, with which patches, batch, learning rate (Adam, cosine decay to 0 over
 the stage), seed, loss and photos. Stage names are unique across the recipes, so one stage can
