@@ -34,7 +34,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from scipy import ndimage
 from torch import nn
 
 from denoiser.inference.tiled import ENSEMBLE_SIZES, denoise, denoise_ensemble
@@ -92,6 +91,8 @@ def trust_map(noisy: np.ndarray, sigma: float) -> np.ndarray:
     """(H, W, 1) weights of the adapted network's result: 1 where every 7x7 mean within two pixels
     lies more than TRUST_MARGIN + 1 sigmas from black and white, 0 within TRUST_MARGIN, a ramp
     between."""
+    from scipy import ndimage  # here: `denoise` without --adapt never pays for SciPy's import
+
     local = ndimage.uniform_filter(noisy.astype(np.float32), size=(7, 7, 1), mode="reflect")
     margin = ndimage.minimum_filter(np.minimum(local, 1.0 - local).min(axis=2), 5, mode="nearest")
     return np.clip(margin / max(sigma / 255.0, 1e-6) - TRUST_MARGIN, 0.0, 1.0)[..., None].astype(np.float32)
