@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import camera_design  # noqa: E402
+import camera_next_stage  # noqa: E402
 import model_design  # noqa: E402
 
 from denoiser.errors import DenoiserError  # noqa: E402
@@ -41,11 +42,12 @@ class Scorer:
 
 
 SCORERS = {
-    "color-camera": Scorer(camera_design.validation_crops, camera_design.validation_psnr),
+    "color-camera": Scorer(camera_design.validation_crops, camera_next_stage.scores),
     "gray-gaussian": Scorer(lambda folder: model_design.validation_crops(folder, 1), model_design.validation_psnr),
     "color-gaussian": Scorer(lambda folder: model_design.validation_crops(folder, 3), model_design.validation_psnr),
 }
-"""The camera scenario's validation cameras and the Gaussian design study's sigmas 10, 25 and 50."""
+"""The camera scenario's validation cameras with the unseen check beside them (`camera_next_stage.scores`),
+and the Gaussian design study's sigmas 10, 25 and 50."""
 
 
 CAMPAIGNS, CURVES = ROOT / "campaigns", ROOT / "docs" / "benchmarks"
@@ -159,13 +161,14 @@ def bundle(recipe: str) -> Path:
 
 
 def render(results: dict) -> str:
-    """The curve as a Markdown table: one column per score (a digit key is a Gaussian sigma)."""
+    """The curve as a Markdown table: one column per score (a digit key is a Gaussian sigma), blank where
+    a point predates the column."""
     keys = list(results["noisy"])
     heads = [f"sigma {key}" if key.isdigit() else key for key in keys]
     lines = ["| stage | steps | CPU-hours | " + " | ".join(heads) + " |", "|---|---:|---:|" + "---:|" * len(keys),
              "| noisy input | | | " + " | ".join(f"{results['noisy'][key]:.2f}" for key in keys) + " |"]
-    lines += [f"| {p['stage']} | {p['steps']} | {p['cpu_hours']:.2f} | " + " | ".join(f"{p['psnr'][key]:.2f}" for key in keys)
-              + " |" for p in results["curve"]]
+    lines += [f"| {p['stage']} | {p['steps']} | {p['cpu_hours']:.2f} | "
+              + " | ".join(f"{p['psnr'][key]:.2f}" if key in p["psnr"] else "" for key in keys) + " |" for p in results["curve"]]
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,7 @@ PHOTO_KINDS = {"gray-gaussian": "Gray, grainy", "color-gaussian": "Color, grainy
 """The bundled model for each kind of photo (a scenario key)."""
 DEFAULT_COLOR_KIND = "color-camera"
 """What a color upload starts as: the camera model, which beats the color Gaussian model at its estimated
-sigma (what this page would run) on the benchmark set at 5 of the 6 simulated cameras (docs/CAMERA.md)."""
+sigma (what this page would run) on the benchmark set at all 6 simulated cameras (docs/CAMERA.md)."""
 MODEL_LINES = {
     "gray-gaussian": "The gray Gaussian model, at the noise level below (estimated from the photo).",
     "color-gaussian": "The color Gaussian model, at the noise level below (estimated from the photo): for grain that "
