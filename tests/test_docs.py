@@ -127,3 +127,46 @@ def test_every_number_in_the_readme_is_the_one_its_doc_s_json_holds():
         printed = re.findall(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+\.\d+)(?![\w.])", bullet)
         assert sorted(printed) == sorted(numbers), bullet
         assert [int(n) for n in re.findall(r"(\d+) held-out photos", bullet)] == counts, bullet
+
+
+NAMED_TABLE = re.compile(r"\bdocs/(benchmarks/[\w./-]+\.md)\b")
+
+
+def _copied_tables(path: Path) -> list[tuple[str, list[str]]]:
+    """The doc's study and campaign tables (first column *candidate* or *stage*) whose paragraph just
+    above names a written table (docs/benchmarks/*.md): (the last file named, the rows with scores)."""
+    found, named, table, previous = [], None, [], ""
+    for line in path.read_text().splitlines() + [""]:
+        if line.startswith("|"):
+            table.append(line)
+        else:
+            if table and named and table[0].split("|")[1].strip() in ("candidate", "stage"):
+                found.append((named, [row for row in table if _scores(row)]))
+            if table or (line.strip() and not previous.strip()):
+                named = None  # a new paragraph
+            table, named = [], (NAMED_TABLE.findall(line) or [named])[-1]
+        previous = line
+    return [(name, rows) for name, rows in found if rows]
+
+
+def _scores(line: str) -> list[str]:
+    return re.findall(r"-?\d+\.\d\d\b", line)
+
+
+@pytest.mark.parametrize("path", DOCS, ids=_name)
+def test_a_copied_table_row_is_the_one_its_benchmark_wrote(path):
+    """A table of scores that follows a mention of the table a benchmark script wrote copies it: each
+    row's first cell and its scores, in order, are on one line of that file (columns may be left out)."""
+    def label(line: str) -> str:
+        return line.strip().strip("|").split("|")[0].replace("**", "").replace("`", "").strip().lower()
+
+    for name, rows in _copied_tables(path):
+        written = [line.lower() for line in (ROOT / "docs" / name).read_text().splitlines()]
+        for line in rows:
+            assert any(label(line) in source and _in_order(_scores(line), _scores(source)) for source in written), \
+                (name, line)
+
+
+def _in_order(wanted: list[str], found: list[str]) -> bool:
+    remaining = iter(found)
+    return all(any(value == each for each in remaining) for value in wanted)
