@@ -53,7 +53,8 @@ SAVE_EVERY steps, so a run stopped early loses little."""
 
 
 UNSEEN_CHECK = CameraNoise(0.5, 40, demosaicing="malvar", tone_curve="gamma")
-"""The benchmark's unseen camera at a middle gain, on the validation photos: a tie-breaker, never trained on."""
+"""The benchmark's unseen camera at a middle gain, on the validation photos, never trained on: the tie-breaker
+after camera-1, half the rule after camera-2, and a column of the campaign's curve (`campaign.py`)."""
 
 
 @dataclass(frozen=True)
