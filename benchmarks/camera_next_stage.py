@@ -46,7 +46,8 @@ from denoiser.images import load_image  # noqa: E402
 from denoiser.noise import CameraNoise  # noqa: E402
 from denoiser.scenarios import get_scenario  # noqa: E402
 
-STAGES = ROOT / "campaigns" / "color-camera"
+CAMPAIGN = ROOT / "campaigns" / "color-camera"
+"""The camera recipe's finished stage files, where every candidate starts."""
 LEARNING_RATE, HORIZON, SAVE_EVERY = 2e-4, 100_000, 500
 """One learning rate for every candidate, held near-constant by a long cosine; the state saved every
 SAVE_EVERY steps, so a run stopped early loses little."""
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.cpu_minutes > 0:
             raise DenoiserError("--cpu-minutes must be above 0.")
-        study, start = STUDIES[args.after], STAGES / f"{args.after}.pt"
+        study, start = STUDIES[args.after], CAMPAIGN / f"{args.after}.pt"
         if args.candidate not in study.candidates:
             raise DenoiserError(f"After {args.after} the candidates are {', '.join(study.candidates)}.")
         if not start.is_file():

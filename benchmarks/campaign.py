@@ -202,15 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     if scenario not in SCORERS:
         print(f"error: no validation scorer for {scenario}; those with one: {', '.join(SCORERS)}.", file=sys.stderr)
         return 2
+    if not args.validation.is_dir():
+        print(f"error: no validation folder {args.validation}.", file=sys.stderr)
+        return 2
     if args.adopt:
         try:
             print(f"started the campaign from {args.adopt}: {adopt(args.recipe, args.adopt, args.corpus)}")
         except DenoiserError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-    if not args.validation.is_dir():
-        print(f"error: no validation folder {args.validation}.", file=sys.stderr)
-        return 2
     if not args.score_only:
         run_chunk(args.recipe, args.corpus, args.minutes, args.threads)
     point = record_point(args.recipe, args.validation)
