@@ -22,6 +22,12 @@ After camera-2 (the third stage; docs/benchmarks/camera-third-stage.*):
 The choice is the best sum of the validation mean and the unseen check, fixed before the runs: after
 camera-2 the unseen camera is the target farthest from holding, so it weighs as much as the trained ones.
 
+After camera-3 (the fourth stage; docs/benchmarks/camera-fourth-stage.*):
+- `mix-128`: camera-3 carried on;
+- `balanced-mix`: the same patches with each patch's error weighted by its noise level, for the faint
+  noise of gain 0.3, the trained camera where the lead over CBM3D is a tie.
+The rule is camera-3's, fixed before the runs: the best sum of the validation mean and the unseen check.
+
 Each call trains one candidate for that many more CPU-minutes (state in `runs/<study>/`), scores it
 and appends the point to the study's JSON and Markdown table in docs/benchmarks/.
 """
@@ -87,6 +93,9 @@ STUDIES = {
         "demosaic-mix": Candidate(demosaics=MIX)}, 101),
     "camera-2": Study("camera-third-stage", {
         "patch-128": Candidate(patch=128, batch=2), "mix-128": Candidate(patch=128, batch=2, demosaics=MIX)}, 201),
+    "camera-3": Study("camera-fourth-stage", {
+        "mix-128": Candidate(patch=128, batch=2, demosaics=MIX),
+        "balanced-mix": Candidate(patch=128, batch=2, balance=True, demosaics=MIX)}, 301),
 }
 
 
