@@ -48,6 +48,9 @@ rate stays near its start while the curves are drawn."""
 VALIDATION_CAMERAS = (CameraNoise(0.25, None), CameraNoise(0.5, 90), CameraNoise(0.8, 75))
 """The validation cameras: a bright photo uncompressed, a middle one lightly compressed, a dark one
 compressed harder."""
+UNSEEN_CHECK = CameraNoise(0.5, 40, demosaicing="malvar", tone_curve="gamma")
+"""The benchmark's unseen camera at a middle gain, on the validation photos, never trained on: a column of
+the camera campaign's curve and of its next-stage studies (`campaign.py`, `next_stage.py`)."""
 CROP, PHOTOS = 160, 12
 
 
@@ -82,6 +85,11 @@ def validation_psnr(model, crops: list[tuple[str, np.ndarray]], cameras=VALIDATI
         scores[camera.name] = float(np.mean(values))
     scores["mean"] = float(np.mean(list(scores.values())))
     return scores
+
+
+def scores(model, crops) -> dict:
+    """Validation PSNR through the validation cameras, with the unseen check beside them."""
+    return {**validation_psnr(model, crops), "unseen": validation_psnr(model, crops, (UNSEEN_CHECK,))["mean"]}
 
 
 def train_more(candidate: str, corpus: Path, cpu_minutes: float, threads: int) -> tuple[object, int, float]:

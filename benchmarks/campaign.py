@@ -25,7 +25,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import camera_design  # noqa: E402
-import camera_next_stage  # noqa: E402
 import model_design  # noqa: E402
 
 from denoiser.errors import DenoiserError  # noqa: E402
@@ -42,11 +41,11 @@ class Scorer:
 
 
 SCORERS = {
-    "color-camera": Scorer(camera_design.validation_crops, camera_next_stage.scores),
+    "color-camera": Scorer(camera_design.validation_crops, camera_design.scores),
     "gray-gaussian": Scorer(lambda folder: model_design.validation_crops(folder, 1), model_design.validation_psnr),
     "color-gaussian": Scorer(lambda folder: model_design.validation_crops(folder, 3), model_design.validation_psnr),
 }
-"""The camera scenario's validation cameras with the unseen check beside them (`camera_next_stage.scores`),
+"""The camera scenario's validation cameras with the unseen check beside them (`camera_design.scores`),
 and the Gaussian design study's sigmas 10, 25 and 50."""
 
 

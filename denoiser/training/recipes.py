@@ -163,7 +163,7 @@ COLOR_CAMERA = Recipe("color-camera", (
 (`scenarios.CameraDraw`): its noise is the camera gain, 0 to 1. Trained in chunks (`--minutes`).
 camera-2 carries on with patches of 128 pixels, the best of four second stages on the validation
 photos at equal CPU cost; camera-3 develops half its patches by Hamilton-Adams demosaicing, the
-better of two third stages there (`benchmarks/camera_next_stage.py`, docs/CAMERA.md)."""
+better of two third stages there (`benchmarks/next_stage.py`, docs/CAMERA.md)."""
 
 GRAY_UNET = Recipe("gray-gaussian", (
     Stage("gray-unet-1", RANDOM, (0, 55), 100000, 64, 8, 1e-3, "cpu", depth=1, seed=2, balance_noise_levels=True,

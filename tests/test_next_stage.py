@@ -1,0 +1,64 @@
+"""benchmarks/next_stage.py: a candidate next stage trained from a campaign's finished stage and scored
+with the campaign's validation scorer; a low-noise specialist leaves the higher sigmas as they were."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from denoiser.models.checkpoint import read_payload
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import campaign  # noqa: E402
+import next_stage  # noqa: E402
+from test_campaign import photos  # noqa: E402
+
+
+@pytest.fixture()
+def finished_gray_unet(tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """A smoke run of the gray-unet recipe as the campaign's finished first stage; the study's files
+    under tmp_path."""
+    monkeypatch.setattr(campaign, "CAMPAIGNS", tmp_path / "campaigns")
+    monkeypatch.setattr(next_stage, "ROOT", tmp_path)
+    (tmp_path / "docs" / "benchmarks").mkdir(parents=True)
+    corpus, validation = photos(tmp_path / "corpus", 2, 96), photos(tmp_path / "validation", 2, 160)
+    result = subprocess.run([sys.executable, "-m", "denoiser", "recipe", "gray-unet", "--smoke", "--corpus", str(corpus),
+                             "--out", str(tmp_path / "campaigns" / "gray-unet")], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return corpus, validation
+
+
+def test_a_specialist_candidate_trains_only_below_its_sigma(tmp_path, finished_gray_unet, capsys):
+    corpus, validation = finished_gray_unet
+    assert next_stage.main([str(corpus), str(validation), "--after", "gray-unet-1", "--candidate", "specialist-20",
+                            "--cpu-minutes", "0.03"]) == 0
+    results = json.loads((tmp_path / "docs" / "benchmarks" / "gray-unet-second-stage.json").read_text())
+    record = results["candidates"]["specialist-20"]
+    assert (record["noise"], record["specialist_below"], record["balance"]) == ([0, 20], 20, True)
+    state = read_payload(tmp_path / "runs" / "gray-unet-second-stage" / "specialist-20.pt")
+    assert state["model_config"]["specialist_below"] == 20 and state["model_config"]["architecture"] == "unet"
+    assert state["metadata"]["config"]["learning_rate"] == next_stage.LEARNING_RATE
+    point, start = record["curve"][0], results["start"]
+    assert point["steps"] > 0 and 0.02 < point["cpu_minutes"] < 0.2
+    assert point["psnr"]["25"] == start["25"] and point["psnr"]["50"] == start["50"]  # the general network: untouched
+    assert point["psnr"]["10"] != start["10"] and np.isfinite(point["psnr"]["10"])
+    table = (tmp_path / "docs" / "benchmarks" / "gray-unet-second-stage.md").read_text().splitlines()
+    assert table[0] == "| candidate | CPU-minutes | steps | sigma 10 | sigma 25 | sigma 50 |"
+    assert table[3].startswith("| gray-unet-1 (the start) | 0 | 0 |") and table[4].startswith("| specialist-20 |")
+    assert "specialist-20:" in capsys.readouterr().out
+
+
+def test_an_unknown_candidate_or_a_missing_start_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(campaign, "CAMPAIGNS", tmp_path / "campaigns")
+    assert next_stage.main([str(tmp_path), str(tmp_path), "--after", "gray-unet-1", "--candidate", "wider"]) == 2
+    assert capsys.readouterr().err == "error: After gray-unet-1 the candidates are carried, patch-128, specialist-20.\n"
+    assert next_stage.main([str(tmp_path), str(tmp_path), "--after", "gray-unet-1", "--candidate", "carried"]) == 2
+    assert "run the gray-unet campaign first" in capsys.readouterr().err
