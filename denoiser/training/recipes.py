@@ -170,10 +170,14 @@ better of two third stages there, and camera-4 carries it on, the better of two 
 GRAY_UNET = Recipe("gray-gaussian", (
     Stage("gray-unet-1", RANDOM, (0, 55), 100000, 64, 8, 1e-3, "cpu", depth=1, seed=2, balance_noise_levels=True,
           architecture="unet", hidden=48),
+    Stage("gray-unet-2", "gray-unet-1", (0, 20), 40000, 64, 8, 2e-4, "cpu", specialist_below=20, seed=3,
+          balance_noise_levels=True),
 ), name="gray-unet")
 """The stronger gray design of the study (docs/MODEL_DESIGN.md), trained on this CPU only, in chunks: a
 U-shaped network with its sweeps at 1/2 and 1/4 resolution. Its first stage has the study's settings,
-and started from the study's unet run (`benchmarks/campaign.py --adopt`). Not yet the bundled model."""
+and started from the study's unet run (`benchmarks/campaign.py --adopt`). Its second stage adds a
+low-noise specialist below sigma 20, the best of three second stages on the validation photos
+(`benchmarks/next_stage.py`, docs/MODEL_DESIGN.md). Not yet the bundled model."""
 
 RECIPES = {recipe.name: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA, GRAY_UNET)}
 STAGES = {stage.name: (recipe, stage) for recipe in RECIPES.values() for stage in recipe.stages}
