@@ -101,7 +101,7 @@ def test_a_camera_stage_hands_its_gains_and_demosaicing_methods_to_the_draws():
 
 
 def test_only_a_random_start_chooses_the_architecture_and_hidden_size():
-    (first,) = RECIPES["gray-unet"].stages
+    first = RECIPES["gray-unet"].stages[0]
     assert (first.start, first.architecture, first.hidden) == (RANDOM, "unet", 48)
     assert first.settings()["architecture"] == "unet" and "architecture" not in RECIPES["gray-gaussian"].stages[0].settings()
     with pytest.raises(ValueError, match="only a random start chooses"):
@@ -244,12 +244,16 @@ def test_smoke_runs_the_salt_and_pepper_recipe(tmp_path):
     assert "init" not in model.metadata  # from random weights
 
 
-def test_smoke_runs_the_gray_unet_recipe_from_a_new_unet(tmp_path):
+def test_smoke_runs_the_gray_unet_recipe_from_a_new_unet_then_its_low_noise_specialist(tmp_path):
     result = recipe("gray-unet", "--smoke", "--out", tmp_path / "runs")
-    assert result.stdout.splitlines()[-1] == f"the gray-unet model: {tmp_path / 'runs' / 'gray-unet-1.pt'}"
-    model = load_checkpoint(tmp_path / "runs" / "gray-unet-1.pt")
-    assert (model.config.architecture, model.config.hidden, model.config.depth) == ("unet", 48, 1)
+    assert result.stdout.splitlines()[-1] == f"the gray-unet model: {tmp_path / 'runs' / 'gray-unet-2.pt'}"
+    first, model = (load_checkpoint(tmp_path / "runs" / f"gray-unet-{n}.pt") for n in (1, 2))
+    assert (first.config.architecture, first.config.hidden, first.config.depth) == ("unet", 48, 1)
+    assert (model.config.architecture, model.config.specialist_below) == ("unet", 20)
     assert model.metadata["recipe"]["name"] == "gray-unet" and model.metadata["scenario"] == "gray-gaussian"
+    general = dict(first.model.named_parameters())  # the specialist trains; the network above sigma 20 does not
+    assert all(torch.equal(value, general[name.removeprefix("general.")])
+               for name, value in model.model.named_parameters() if name.startswith("general."))
 
 
 def test_two_processes_run_a_recipe_under_torchrun(tmp_path):
