@@ -101,3 +101,17 @@ def test_self_ensemble_of_eight_beats_one_view_with_the_bundled_model():
     noisy = GaussianNoise(25.0 ** 2).apply(clean, np.random.default_rng(0))
     one, eight = (psnr(clean, denoise_ensemble(model, noisy, 25.0, size=k)) for k in (1, 8))
     assert eight > one + 0.45, (one, eight)  # 0.51 dB better (measured 2026-12-02)
+
+
+@pytest.mark.parametrize("key", ["gray-gaussian", "color-gaussian"])
+def test_denoise_under_bfloat16_autocast_returns_float32_close_to_the_float32_result(key):
+    """`benchmarks/inference_precision.py` runs the bundled models under autocast: the network's
+    bfloat16 output comes back as a float32 image, within bfloat16's rounding of the float32 one."""
+    model = load_pretrained(key).model
+    clean = sample_photo("coffee", model.config.channels)[:96, :96]
+    noisy = GaussianNoise(625).apply(clean, np.random.default_rng(0))
+    exact = denoise(model, noisy, 25.0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        rounded = denoise(model, noisy, 25.0)
+    assert rounded.dtype == np.float32 and rounded.shape == exact.shape
+    assert 0 < np.abs(rounded - exact).max() < 0.05 and abs(psnr(clean, rounded) - psnr(clean, exact)) < 0.5

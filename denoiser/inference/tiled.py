@@ -33,7 +33,7 @@ def denoise(model: nn.Module, image: np.ndarray, sigma: float | None = None,
     with torch.inference_mode():
         for top, left, h, w in _tiles(height, width, tile, overlap):
             patch = torch.from_numpy(np.ascontiguousarray(image[top:top + h, left:left + w]))
-            result = model(patch.permute(2, 0, 1)[None].float(), level)[0].permute(1, 2, 0).numpy()
+            result = model(patch.permute(2, 0, 1)[None].float(), level)[0].permute(1, 2, 0).float().numpy()  # bfloat16 under autocast
             ramp = _ramp(h, w, overlap, top, left, height, width)
             output[top:top + h, left:left + w] += result * ramp
             weight[top:top + h, left:left + w] += ramp
