@@ -159,11 +159,16 @@ def bundle(recipe: str) -> Path:
     return pretrained_path(scenario)
 
 
+def column(key: str) -> str:
+    """A score's column heading: a digit key is a Gaussian sigma."""
+    return f"sigma {key}" if key.isdigit() else key
+
+
 def render(results: dict) -> str:
     """The curve as a Markdown table: one column per score (a digit key is a Gaussian sigma), blank where
     a point predates the column."""
     keys = list(results["noisy"])
-    heads = [f"sigma {key}" if key.isdigit() else key for key in keys]
+    heads = [column(key) for key in keys]
     lines = ["| stage | steps | CPU-hours | " + " | ".join(heads) + " |", "|---|---:|---:|" + "---:|" * len(keys),
              "| noisy input | | | " + " | ".join(f"{results['noisy'][key]:.2f}" for key in keys) + " |"]
     lines += [f"| {p['stage']} | {p['steps']} | {p['cpu_hours']:.2f} | "

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import camera_design  # noqa: E402
+from campaign import column  # noqa: E402
 import model_design  # noqa: E402
 
 from denoiser.evaluation.comparison import machine  # noqa: E402
@@ -79,8 +80,7 @@ def render(record: dict) -> str:
              "| model | score | float32 | bfloat16 | difference |", "|---|---|---:|---:|---:|"]
     for name, row in record["models"].items():
         for key, value in row["float32"].items():
-            column = f"sigma {key}" if key.isdigit() else key
-            lines.append(f"| {name} | {column} | {value:.3f} | {row['bfloat16'][key]:.3f} | "
+            lines.append(f"| {name} | {column(key)} | {value:.3f} | {row['bfloat16'][key]:.3f} | "
                          f"{row['bfloat16'][key] - value:+.3f} |")
         lines.append(f"| {name} | seconds | {row['seconds']['float32']:.3f} | {row['seconds']['bfloat16']:.3f} | "
                      f"x{row['seconds']['bfloat16'] / row['seconds']['float32']:.2f} |")
@@ -104,7 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     torch.set_num_threads(THREADS)
     models = {name: load_pretrained(name) for name in BUNDLED}
-    models.update({name: load_checkpoint(Path(path)) for name, path in (each.split("=", 1) for each in args.model)})
+    for item in args.model:
+        name, _, path = item.partition("=")
+        if not (name and Path(path).is_file()):
+            print(f"error: --model wants NAME=PATH of a checkpoint, not {item!r}.", file=sys.stderr)
+            return 2
+        models[name] = load_checkpoint(Path(path))
     record = {"validation": str(args.validation), "repeats": args.repeats, "machine": machine(), "models": {}}
     for name, model in models.items():
         score = scorer(model, args.validation)

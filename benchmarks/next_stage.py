@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from campaign import SCORERS, campaign_folder  # noqa: E402
+from campaign import SCORERS, campaign_folder, column  # noqa: E402
 from study import train_for_cpu_minutes  # noqa: E402
 
 from denoiser.errors import DenoiserError  # noqa: E402
@@ -116,10 +116,6 @@ STUDIES = {
         "specialist-20": Candidate(balance=True, noise=(0, 20), specialist_below=20)}, 401),
 }
 """Keyed by the finished stage the study starts from."""
-
-
-def column(key: str) -> str:
-    return f"sigma {key}" if key.isdigit() else key
 
 
 def render(results: dict) -> str:
