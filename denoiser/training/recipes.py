@@ -60,6 +60,9 @@ class Stage:
     """From `RANDOM`: build this architecture (`models.config.ARCHITECTURES`) instead of the scenario's."""
     hidden: int | None = None
     """From `RANDOM`: the sweeps' hidden size instead of the scenario's."""
+    opponent_colors: bool | None = None
+    """From `RANDOM`, color: a network over opponent planes (True) or over R, G and B together (False)
+    instead of as the scenario's design has it."""
 
     def __post_init__(self):
         if self.data not in DATA or self.runs_on not in DEVICES or self.schedule != "cosine":
@@ -69,8 +72,9 @@ class Stage:
             raise ValueError(f"stage {self.name}: specialist_from needs specialist_below.")
         if self.start == RANDOM and (self.specialist_below or self.specialist_from):
             raise ValueError(f"stage {self.name}: a specialist is added to trained weights, not random ones.")
-        if self.start != RANDOM and (self.architecture or self.hidden):
-            raise ValueError(f"stage {self.name}: only a random start chooses the architecture and hidden size.")
+        if self.start != RANDOM and (self.architecture or self.hidden or self.opponent_colors is not None):
+            raise ValueError(f"stage {self.name}: only a random start chooses the architecture, hidden size and "
+                             "color planes.")
 
     def settings(self) -> dict:
         """What decides the stage's weights (not where it is planned to run): a finished stage
@@ -82,7 +86,7 @@ class Stage:
             record.pop("demosaics")  # added later: the stage files written before it have no such setting
         else:
             record["demosaics"] = list(self.demosaics)
-        for later in ("architecture", "hidden"):  # the same
+        for later in ("architecture", "hidden", "opponent_colors"):  # the same
             if record[later] is None:
                 record.pop(later)
         return record
@@ -182,7 +186,17 @@ photos at equal CPU cost; camera-3 develops half its patches by Hamilton-Adams d
 better of two third stages there, and camera-4 carries it on, the better of two fourth stages
 (`benchmarks/next_stage.py`, docs/CAMERA.md). 13,000 steps fill the issue's 8 CPU-hours."""
 
-RECIPES = {recipe.name: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA, GRAY_LSTM)}
+COLOR_UNET = Recipe("color-gaussian", (
+    Stage("color-unet-1", RANDOM, (0, 55), 100000, 64, 8, 1e-3, "cpu", depth=1, seed=7, balance_noise_levels=True,
+          architecture="unet", hidden=48, opponent_colors=False),
+), name="color-unet")
+"""The color design study's winner (docs/MODEL_DESIGN.md), trained on this CPU only, in chunks: the gray
+unet's design over R, G and B together, one pass where the bundled color model runs three. Its first
+stage has the study's settings and started from the study's run (`benchmarks/campaign.py --adopt`).
+Not yet the bundled model."""
+
+RECIPES = {recipe.name: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA, GRAY_LSTM,
+                                              COLOR_UNET)}
 STAGES = {stage.name: (recipe, stage) for recipe in RECIPES.values() for stage in recipe.stages}
 
 CPU_MEGAPIXELS_PER_SECOND = 0.15
@@ -236,6 +250,8 @@ def describe_start(stage: Stage) -> str:
     text = stage.start
     if stage.architecture or stage.hidden:
         text += f", {stage.architecture or 'the scenario design'}" + (f" hidden {stage.hidden}" if stage.hidden else "")
+    if stage.opponent_colors is not None:
+        text += ", on opponent planes" if stage.opponent_colors else ", over R, G and B together"
     if stage.depth:
         text += f", {stage.depth} block{'s' if stage.depth > 1 else ''}" if stage.start == RANDOM else \
             f", grown to {stage.depth} blocks"
