@@ -120,10 +120,6 @@ def test_a_new_network_takes_the_starts_architecture_and_trained_weights_keep_th
     assert config == replace(design, architecture="unet", hidden=48, depth=1)
     with pytest.raises(DenoiserError, match="Only a new network chooses"):
         starting_model(design, Start(init=pretrained_path("gray-gaussian"), architecture="unet"))
-    color = SCENARIOS["color-gaussian"].model
-    assert starting_model(color, Start(opponent_colors=False)).config == replace(color, opponent_colors=False)
-    with pytest.raises(DenoiserError, match="Only a new network chooses"):
-        starting_model(color, Start(init=pretrained_path("color-gaussian"), opponent_colors=False))
 
 
 def test_the_commit_is_unknown_outside_a_git_checkout(tmp_path):
@@ -260,14 +256,14 @@ def test_smoke_runs_the_gray_recipe_from_a_new_unet_then_its_low_noise_specialis
                for name, value in model.model.named_parameters() if name.startswith("general."))
 
 
-def test_smoke_runs_the_color_unet_recipe_over_r_g_and_b_together(tmp_path):
+def test_smoke_runs_the_color_unet_recipe_from_the_gray_unet_on_opponent_planes(tmp_path):
     recipe("color-unet", "--smoke", "--out", tmp_path / "runs")
-    model = load_checkpoint(tmp_path / "runs" / "color-unet-1.pt")
+    gray, model = (load_checkpoint(tmp_path / "runs" / f"{name}.pt") for name in ("gray-unet-1", "color-unet-1"))
     config = model.config
-    assert (config.architecture, config.hidden, config.channels, config.opponent_colors) == ("unet", 48, 3, False)
-    assert model.metadata["scenario"] == "color-gaussian" and model.metadata["recipe"]["settings"]["opponent_colors"] is False
-    with pytest.raises(ValueError, match="only a random start chooses"):
-        replace(RECIPES["color-unet"].stages[0], start="gray-unet-1")
+    assert (config.architecture, config.hidden, config.channels, config.opponent_colors) == ("unet", 48, 3, True)
+    assert model.metadata["scenario"] == "color-gaussian" and model.metadata["init"]["file"] == "gray-unet-1.pt"
+    assert not (tmp_path / "runs" / "gray-unet-2.pt").exists()  # the gray specialist is not needed
+    assert not same_weights(model.model.plane, gray.model)  # the whole plane network trains on color
 
 
 def test_two_processes_run_a_recipe_under_torchrun(tmp_path):

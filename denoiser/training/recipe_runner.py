@@ -239,8 +239,7 @@ def stage_start(stage: Stage, out: Path) -> Start:
         return None if name in (None, RANDOM) else stage_file(out, name)
 
     return Start(init=file(stage.start), depth=stage.depth, specialist_below=stage.specialist_below,
-                 specialist_from=file(stage.specialist_from), architecture=stage.architecture, hidden=stage.hidden,
-                 opponent_colors=stage.opponent_colors)
+                 specialist_from=file(stage.specialist_from), architecture=stage.architecture, hidden=stage.hidden)
 
 
 class _Photos:

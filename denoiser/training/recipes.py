@@ -60,9 +60,6 @@ class Stage:
     """From `RANDOM`: build this architecture (`models.config.ARCHITECTURES`) instead of the scenario's."""
     hidden: int | None = None
     """From `RANDOM`: the sweeps' hidden size instead of the scenario's."""
-    opponent_colors: bool | None = None
-    """From `RANDOM`, color: a network over opponent planes (True) or over R, G and B together (False)
-    instead of as the scenario's design has it."""
 
     def __post_init__(self):
         if self.data not in DATA or self.runs_on not in DEVICES or self.schedule != "cosine":
@@ -72,9 +69,8 @@ class Stage:
             raise ValueError(f"stage {self.name}: specialist_from needs specialist_below.")
         if self.start == RANDOM and (self.specialist_below or self.specialist_from):
             raise ValueError(f"stage {self.name}: a specialist is added to trained weights, not random ones.")
-        if self.start != RANDOM and (self.architecture or self.hidden or self.opponent_colors is not None):
-            raise ValueError(f"stage {self.name}: only a random start chooses the architecture, hidden size and "
-                             "color planes.")
+        if self.start != RANDOM and (self.architecture or self.hidden):
+            raise ValueError(f"stage {self.name}: only a random start chooses the architecture and hidden size.")
 
     def settings(self) -> dict:
         """What decides the stage's weights (not where it is planned to run): a finished stage
@@ -86,7 +82,7 @@ class Stage:
             record.pop("demosaics")  # added later: the stage files written before it have no such setting
         else:
             record["demosaics"] = list(self.demosaics)
-        for later in ("architecture", "hidden", "opponent_colors"):  # the same
+        for later in ("architecture", "hidden"):  # the same
             if record[later] is None:
                 record.pop(later)
         return record
@@ -187,13 +183,12 @@ better of two third stages there, and camera-4 carries it on, the better of two 
 (`benchmarks/next_stage.py`, docs/CAMERA.md). 13,000 steps fill the issue's 8 CPU-hours."""
 
 COLOR_UNET = Recipe("color-gaussian", (
-    Stage("color-unet-1", RANDOM, (0, 55), 100000, 64, 8, 1e-3, "cpu", depth=1, seed=7, balance_noise_levels=True,
-          architecture="unet", hidden=48, opponent_colors=False),
-), name="color-unet")
-"""The color design study's winner (docs/MODEL_DESIGN.md), trained on this CPU only, in chunks: the gray
-unet's design over R, G and B together, one pass where the bundled color model runs three. Its first
-stage has the study's settings and started from the study's run (`benchmarks/campaign.py --adopt`).
-Not yet the bundled model."""
+    Stage("color-unet-1", "gray-unet-1", (0, 55), 20000, 64, 8, 2e-4, "cpu", seed=5, balance_noise_levels=True),
+), planes=3, name="color-unet")
+"""The bundled color design, opponent planes, on the gray unet: gray-unet-1's network serves the three
+planes and trains on color patches, the color study's `planes` (`benchmarks/next_stage.py`), which
+led every color network trained from scratch on the validation photos (docs/MODEL_DESIGN.md).
+Trained on this CPU only, in chunks, in the gray campaign's folder. Not yet the bundled model."""
 
 RECIPES = {recipe.name: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA, GRAY_LSTM,
                                               COLOR_UNET)}
@@ -250,8 +245,6 @@ def describe_start(stage: Stage) -> str:
     text = stage.start
     if stage.architecture or stage.hidden:
         text += f", {stage.architecture or 'the scenario design'}" + (f" hidden {stage.hidden}" if stage.hidden else "")
-    if stage.opponent_colors is not None:
-        text += ", on opponent planes" if stage.opponent_colors else ", over R, G and B together"
     if stage.depth:
         text += f", {stage.depth} block{'s' if stage.depth > 1 else ''}" if stage.start == RANDOM else \
             f", grown to {stage.depth} blocks"

@@ -11,9 +11,8 @@ from torch import nn
 from denoiser.errors import DenoiserError
 from denoiser.models.config import ModelConfig
 
-GROWABLE = ("architecture", "hidden", "depth", "features", "specialist_below", "opponent_colors")
-"""What a started model may differ in from the design it trains for: its network, size and specialist,
-and for color whether the network serves opponent planes or R, G and B together."""
+GROWABLE = ("architecture", "hidden", "depth", "features", "specialist_below")
+"""What a started model may differ in from the design it trains for: its size and specialist."""
 
 
 @dataclass(frozen=True)
@@ -32,9 +31,6 @@ class Start:
     """A new network's architecture instead of the design's (without `init`)."""
     hidden: int | None = None
     """A new network's hidden size instead of the design's (without `init`)."""
-    opponent_colors: bool | None = None
-    """A new color network on opponent planes (True) or on R, G and B together (False) instead of as
-    the design has it (without `init`)."""
 
 
 def starting_model(design: ModelConfig, start: Start = Start()) -> nn.Module:
@@ -45,12 +41,10 @@ def starting_model(design: ModelConfig, start: Start = Start()) -> nn.Module:
     from denoiser.models.networks import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
 
     if start.init is None:
-        together = design.opponent_colors if start.opponent_colors is None else start.opponent_colors
         return build_model(replace(design, depth=start.depth or design.depth, hidden=start.hidden or design.hidden,
-                                   architecture=start.architecture or design.architecture, opponent_colors=together))
-    if start.architecture or start.hidden or start.opponent_colors is not None:
-        raise DenoiserError("Only a new network chooses its architecture, hidden size and color planes, "
-                            "not trained weights.")
+                                   architecture=start.architecture or design.architecture))
+    if start.architecture or start.hidden:
+        raise DenoiserError("Only a new network chooses its architecture and hidden size, not trained weights.")
     model = load_checkpoint(start.init).model
     if design.opponent_colors and model.config.channels == 1:
         model = opponent_colors(model)  # a gray model starts the color one: its network serves the planes
