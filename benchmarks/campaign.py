@@ -2,11 +2,12 @@
 
     python benchmarks/campaign.py RECIPE CORPUS_DIR VALIDATION_DIR [--minutes 85] [--threads 1] [--bundle]
 
-runs `python -m denoiser recipe RECIPE --corpus CORPUS_DIR --out campaigns/RECIPE --resume --minutes M`
+runs `python -m denoiser recipe RECIPE --corpus CORPUS_DIR --out campaigns/FOLDER --resume --minutes M`
 at low priority (nice 10), so the recipe carries on from its last chunk and stops, resumable, after M
 minutes; then scores the newest stage file on the validation photos with the recipe's `Scorer` and
-appends the point (CPU-hours so far, steps, PSNR) to docs/benchmarks/campaign-RECIPE.json and .md. Commit
-`campaigns/RECIPE/` and those two files after each chunk: the stage files are the campaign's whole
+appends the point (CPU-hours so far, steps, PSNR) to docs/benchmarks/campaign-RECIPE.json and .md. FOLDER
+is the recipe's own name, or that of the recipe whose stages it starts from (`campaign_folder`). Commit
+`campaigns/FOLDER/` and those two files after each chunk: the stage files are the campaign's whole
 resumable state.
 """
 
@@ -28,7 +29,7 @@ import camera_design  # noqa: E402
 import model_design  # noqa: E402
 
 from denoiser.errors import DenoiserError  # noqa: E402
-from denoiser.training.recipes import get_recipe  # noqa: E402
+from denoiser.training.recipes import folder_name, get_recipe  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,13 @@ and the Gaussian design study's sigmas 10, 25 and 50."""
 
 
 CAMPAIGNS, CURVES = ROOT / "campaigns", ROOT / "docs" / "benchmarks"
-"""Where each recipe's stage files (campaigns/RECIPE/) and validation curves live."""
+"""Where the recipes' stage files (campaigns/FOLDER/) and validation curves live."""
 
 
 def campaign_folder(recipe: str) -> Path:
-    return CAMPAIGNS / recipe
+    """campaigns/ and the recipe's `recipes.folder_name`: a color recipe that starts from gray stages
+    shares the gray campaign's folder."""
+    return CAMPAIGNS / folder_name(get_recipe(recipe))
 
 
 def curve_file(recipe: str) -> Path:
@@ -152,9 +155,10 @@ def bundle(recipe: str) -> Path:
     scenario, stage = get_recipe(recipe).scenario, get_recipe(recipe).model
     checkpoint = load_checkpoint(campaign_folder(recipe) / f"{stage.name}.pt")
     metadata = {key: value for key, value in checkpoint.metadata.items() if key != "ranks"}
+    metadata["recipe"] = {**metadata["recipe"], "name": recipe}  # the stage's recipe may have been renamed since
     metadata["campaign"] = {"steps": metadata["steps"], "of": stage.steps,
                             "cpu_hours": round(recipe_cpu_seconds(recipe, stage.name) / 3600, 3),
-                            "state": f"campaigns/{recipe}"}
+                            "state": str(campaign_folder(recipe).relative_to(ROOT))}
     save_checkpoint(pretrained_path(scenario), checkpoint.model, metadata)
     return pretrained_path(scenario)
 

@@ -1,14 +1,14 @@
 """What a recipe's next stage should change, at equal CPU cost, decided on the validation photos.
 
-    python benchmarks/next_stage.py CORPUS_DIR VALIDATION_DIR --after camera-3 --candidate balanced-mix --cpu-minutes 10
+    python benchmarks/next_stage.py CORPUS_DIR VALIDATION_DIR --study camera-fourth-stage --candidate balanced-mix --cpu-minutes 10
 
-Every candidate of a study starts from one finished stage of a campaign (its file in
-`campaigns/RECIPE/`) at one learning rate, and differs from the others in one thing. Each call
+Every candidate of a study starts from one finished stage of a campaign (its file in the campaign's
+folder, `campaign.campaign_folder`) at one learning rate, and differs from the others in one thing. Each call
 trains one candidate for that many more CPU-minutes (state in `runs/<study>/`), scores it with the
 campaign's validation scorer (`campaign.SCORERS`) and appends the point to the study's JSON and
 Markdown table in docs/benchmarks/. Each study's rule was fixed, in this docstring, before its runs.
 
-color-camera, after camera-1 (the second stage; docs/benchmarks/camera-second-stage.*):
+`camera-second-stage`, color-camera after camera-1 (docs/benchmarks/camera-second-stage.*):
 - `plain`: camera-1's patches and loss, carried on;
 - `balanced`: each patch's error weighted by its measured noise level (`balance_noise_levels`), so the
   faint noise of a bright photo counts as much as a dark photo's;
@@ -19,19 +19,19 @@ color-camera, after camera-1 (the second stage; docs/benchmarks/camera-second-st
 The choice was the best mean over the validation cameras; within 0.05 dB, the one better through
 the unseen check (`camera_design.UNSEEN_CHECK`, reported and never trained on).
 
-color-camera, after camera-2 (the third stage; docs/benchmarks/camera-third-stage.*):
+`camera-third-stage`, color-camera after camera-2:
 - `patch-128`: camera-2 carried on;
 - `mix-128`: 128-pixel patches, half of them developed by Hamilton-Adams.
 The choice is the best sum of the validation mean and the unseen check: after camera-2 the unseen
 camera is the target farthest from holding, so it weighs as much as the trained ones.
 
-color-camera, after camera-3 (the fourth stage; docs/benchmarks/camera-fourth-stage.*):
+`camera-fourth-stage`, color-camera after camera-3:
 - `mix-128`: camera-3 carried on;
 - `balanced-mix`: the same patches with each patch's error weighted by its noise level, for the faint
   noise of gain 0.3, the trained camera where the lead over CBM3D is a tie.
 The rule is camera-3's: the best sum of the validation mean and the unseen check.
 
-gray-unet, after gray-unet-1 (the second stage; docs/benchmarks/gray-unet-second-stage.*):
+`gray-unet-second-stage`, gray-gaussian after gray-unet-1:
 - `carried`: gray-unet-1's patches (64 pixels, 8 a batch) and sigmas 0 to 55, carried on;
 - `patch-128`: patches of 128 pixels, 2 a batch (the same pixels a step);
 - `specialist-20`: a low-noise specialist for sigma below 20, a copy of the network trained only on
@@ -39,6 +39,12 @@ gray-unet, after gray-unet-1 (the second stage; docs/benchmarks/gray-unet-second
 The choice is the largest smallest margin over the issue's targets against BM3D on validation
 (sigma 10: +0.4 dB, sigma 25 and 50: +0.6 dB; BM3D's validation PSNR from model-design.json):
 the target farthest from holding decides.
+
+`color-from-gray-unet`, color-gaussian after gray-unet-1 (the first color stage of the unet):
+- `planes`: gray-unet-1's network shared by the three opponent planes (as the bundled color model
+  serves them), trained in color on gray-unet-1's patches (64 pixels, 8 a batch), sigma 0 to 55;
+- `planes-128`: the same on patches of 128 pixels, 2 a batch (the same pixels a step).
+The rule is the gray second stage's, against CBM3D and the color targets (the same margins).
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ from study import train_for_cpu_minutes  # noqa: E402
 from denoiser.errors import DenoiserError  # noqa: E402
 from denoiser.images import load_image  # noqa: E402
 from denoiser.scenarios import get_scenario  # noqa: E402
-from denoiser.training.recipes import STAGES, Stage, get_recipe  # noqa: E402
+from denoiser.training.recipes import STAGES, Stage  # noqa: E402
 
 LEARNING_RATE, HORIZON, SAVE_EVERY = 2e-4, 100_000, 500
 """One learning rate for every candidate, held near-constant by a long cosine; the state saved every
@@ -91,31 +97,44 @@ MIX = ("bilinear", "hamilton-adams")
 
 @dataclass(frozen=True)
 class Study:
-    """One stage's choice: the recipe, the finished stage every candidate starts from, and the candidates."""
-    name: str
-    recipe: str
+    """One stage's choice: the finished stage every candidate starts from, and the candidates."""
+    after: str
     candidates: dict[str, Candidate] = field(default_factory=dict)
     first_seed: int = 0
+    scenario: str | None = None
+    """The scenario the candidates train and are scored in; None keeps the finished stage's recipe's
+    (a color stage may start from a gray one)."""
 
     @property
-    def json(self) -> Path:
-        return ROOT / "docs" / "benchmarks" / f"{self.name}.json"
+    def recipe(self) -> str:
+        """The recipe of the finished stage: its campaign's folder holds the start."""
+        return STAGES[self.after][0].name
+
+    def trains_in(self) -> str:
+        return self.scenario or STAGES[self.after][0].scenario
 
 
 STUDIES = {
-    "camera-1": Study("camera-second-stage", "color-camera", {
+    "camera-second-stage": Study("camera-1", {
         "plain": Candidate(), "balanced": Candidate(balance=True), "patch-128": Candidate(patch=128, batch=2),
         "demosaic-mix": Candidate(demosaics=MIX)}, 101),
-    "camera-2": Study("camera-third-stage", "color-camera", {
+    "camera-third-stage": Study("camera-2", {
         "patch-128": Candidate(patch=128, batch=2), "mix-128": Candidate(patch=128, batch=2, demosaics=MIX)}, 201),
-    "camera-3": Study("camera-fourth-stage", "color-camera", {
+    "camera-fourth-stage": Study("camera-3", {
         "mix-128": Candidate(patch=128, batch=2, demosaics=MIX),
         "balanced-mix": Candidate(patch=128, batch=2, balance=True, demosaics=MIX)}, 301),
-    "gray-unet-1": Study("gray-unet-second-stage", "gray-unet", {
+    "gray-unet-second-stage": Study("gray-unet-1", {
         "carried": Candidate(balance=True), "patch-128": Candidate(patch=128, batch=2, balance=True),
         "specialist-20": Candidate(balance=True, noise=(0, 20), specialist_below=20)}, 401),
+    "color-from-gray-unet": Study("gray-unet-1", {
+        "planes": Candidate(balance=True), "planes-128": Candidate(patch=128, batch=2, balance=True)}, 501,
+        "color-gaussian"),
 }
-"""Keyed by the finished stage the study starts from."""
+"""Keyed by the study's name, that of its JSON and table in docs/benchmarks/."""
+
+
+def results_file(name: str) -> Path:
+    return ROOT / "docs" / "benchmarks" / f"{name}.json"
 
 
 def render(results: dict) -> str:
@@ -136,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("validation", type=Path)
-    parser.add_argument("--after", choices=list(STUDIES), required=True, help="the finished stage to start from")
+    parser.add_argument("--study", choices=list(STUDIES), required=True)
     parser.add_argument("--candidate", required=True)
     parser.add_argument("--cpu-minutes", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=1)
@@ -144,25 +163,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not args.cpu_minutes > 0:
             raise DenoiserError("--cpu-minutes must be above 0.")
-        study = STUDIES[args.after]
-        folder, recipe = campaign_folder(study.recipe), get_recipe(study.recipe)
-        start = folder / f"{args.after}.pt"
+        study, record = STUDIES[args.study], results_file(args.study)
+        folder, scenario_name = campaign_folder(study.recipe), study.trains_in()
+        start = folder / f"{study.after}.pt"
         if args.candidate not in study.candidates:
-            raise DenoiserError(f"After {args.after} the candidates are {', '.join(study.candidates)}.")
+            raise DenoiserError(f"The candidates of {args.study} are {', '.join(study.candidates)}.")
         if not start.is_file():
             raise DenoiserError(f"No {start}: run the {study.recipe} campaign first.")
-        from denoiser.models.checkpoint import load_checkpoint, read_payload
+        from denoiser.models.checkpoint import read_payload
         from denoiser.training.loops import CorpusConfig
         from denoiser.training.patches import image_files
         from denoiser.training.recipe_runner import stage_scenario, stage_start
-        from denoiser.training.start import starting_model
+        from denoiser.training.start import Start, starting_model
 
-        scorer = SCORERS[recipe.scenario]
+        scorer = SCORERS[scenario_name]
         crops = scorer.crops(args.validation)
         candidate = study.candidates[args.candidate]
-        stage = candidate.stage(args.candidate, STAGES[args.after][1],
+        stage = candidate.stage(args.candidate, STAGES[study.after][1],
                                 study.first_seed + list(study.candidates).index(args.candidate))
-        scenario = stage_scenario(get_scenario(recipe.scenario), stage)
+        scenario = stage_scenario(get_scenario(scenario_name), stage)
         config = CorpusConfig(steps=stage.steps, batch_size=stage.batch_size, patch_size=stage.patch_size,
                               learning_rate=stage.learning_rate, seed=stage.seed, threads=args.threads,
                               checkpoint_every=SAVE_EVERY, balance_noise_levels=stage.balance_noise_levels)
@@ -170,23 +189,24 @@ def main(argv: list[str] | None = None) -> int:
         start_steps = read_payload(start)["metadata"]["steps"]
         model, steps, spent = train_for_cpu_minutes(
             lambda: starting_model(scenario.model, stage_start(stage, folder)), images, scenario, config,
-            ROOT / "runs" / study.name / f"{args.candidate}.pt",
-            {"scenario": recipe.scenario, "candidate": args.candidate, "start": f"{args.after} at {start_steps} steps"},
+            ROOT / "runs" / args.study / f"{args.candidate}.pt",
+            {"scenario": scenario_name, "candidate": args.candidate, "start": f"{study.after} at {start_steps} steps"},
             args.cpu_minutes, args.candidate)
         point = {"cpu_minutes": round(spent, 2), "steps": steps, "psnr": scorer.psnr(model, crops)}
     except DenoiserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    fresh = None if study.json.is_file() else {
-        "after": args.after, "start": scorer.psnr(load_checkpoint(start).model, crops), "start_steps": start_steps,
+    fresh = None if record.is_file() else {
+        "after": study.after, "start": scorer.psnr(starting_model(scenario.model, Start(init=start)), crops),
+        "start_steps": start_steps,
         "learning_rate": LEARNING_RATE, "noisy": scorer.psnr(None, crops), "candidates": {}}
     # read only now, after the slow scoring: a candidate trained beside this one may have written it meanwhile
-    results = json.loads(study.json.read_text()) if study.json.is_file() else fresh
+    results = json.loads(record.read_text()) if record.is_file() else fresh
     settings = {"patch": candidate.patch, "batch": candidate.batch, "balance": candidate.balance,
                 "demosaics": candidate.demosaics, "noise": stage.noise, "specialist_below": candidate.specialist_below}
     results["candidates"].setdefault(args.candidate, {**settings, "curve": []})["curve"].append(point)
-    study.json.write_text(json.dumps(results, indent=2) + "\n")
-    study.json.with_suffix(".md").write_text(render(results))
+    record.write_text(json.dumps(results, indent=2) + "\n")
+    record.with_suffix(".md").write_text(render(results))
     print(f"{args.candidate}: {spent:.1f} CPU-minutes, {steps} steps, validation "
           + ", ".join(f"{column(key)} {value:.2f}" for key, value in point["psnr"].items()))
     return 0

@@ -51,7 +51,7 @@ def preset_values(preset: str, scenario: Scenario, bundled: ModelConfig | None) 
     """The widget values a preset (`denoiser.training.experiment.PRESETS`) sets."""
     chosen = PRESETS[preset]
     from_bundled = chosen.from_bundled and bundled is not None
-    model = bundled if from_bundled else preset_design(chosen, bundled or scenario.model)
+    model = bundled if from_bundled else preset_design(chosen, scenario.model, bundled)
     config = chosen.training(scenario)
     split = config.split
     return {"architecture": model.architecture, "hidden": model.hidden, "epochs": config.epochs,
@@ -100,7 +100,7 @@ def choose_training(scope: str, scenario: Scenario, bundled: Checkpoint | None, 
     elif not matches:
         st.caption(f"The bundled model is {bundled_config.architecture} with hidden size {bundled_config.hidden}; "
                    "other choices train from scratch.")
-    model = preset_design(PRESETS[preset], bundled_config or scenario.model, architecture, int(hidden))
+    model = preset_design(PRESETS[preset], scenario.model, bundled_config, architecture, int(hidden))
     config = replace(base, epochs=int(epochs), batch_size=int(batch), learning_rate=float(learning_rate),
                      split=split, seed=seed, threads=TORCH_THREADS, time_budget=float(time_limit) or None)
     from_bundled = bool(from_bundled and matches)

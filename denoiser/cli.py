@@ -350,7 +350,8 @@ def run_fit(args) -> None:
         raise DenoiserError(f"--density is for salt-and-pepper noise; {scenario.key} takes --variance.")
     if args.variance is not None and scenario.noise_kind != "gaussian":
         raise DenoiserError(f"--variance is for Gaussian noise; {scenario.key} takes --density.")
-    PRESETS[args.preset].check(args.architecture or PRESETS[args.preset].architecture, scenario.model.architecture)
+    preset = PRESETS[args.preset]
+    preset.check(args.architecture or preset.architecture or scenario.bundled_architecture, scenario.bundled_architecture)
     camera = _camera_noise(args)
     if camera is not None and scenario.noise_kind != "camera":
         raise DenoiserError(f"--gain and --jpeg-quality are for camera noise; {scenario.key} takes "

@@ -51,6 +51,9 @@ class Scenario:
     training_sigma: tuple[float, float] = (0.0, 55.0)
     training_density: tuple[float, float] = (0.0, 0.0)
     training_camera: CameraDraw | None = None
+    bundled_architecture: str = "renet"
+    """The network of the bundled weights, known before torch loads (so the command line refuses at
+    once a preset that cannot fine-tune it); `model` is the design a new network of the scenario has."""
 
     @property
     def noise_kind(self) -> str:
@@ -75,7 +78,7 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     s.key: s for s in (
         Scenario("gray-gaussian", "Gray · Gaussian", 1, GaussianNoise(100.0),
-                 ModelConfig(channels=1, noise_map=True, depth=2), 32, 8953.0, "camera"),
+                 ModelConfig(channels=1, noise_map=True, depth=2), 32, 8953.0, "camera", bundled_architecture="unet"),
         Scenario("gray-salt-pepper", "Gray · Salt & pepper", 1, SaltPepperNoise(0.1),
                  ModelConfig(channels=1, noise_map=False, impulse_mask=True, fill_impulses=True), 32, 8953.0, "camera",
                  training_density=(0.02, 0.8)),

@@ -3,10 +3,11 @@
 #
 # Here, once:   python scripts/gpu_pack.py CORPUS_DIR      (writes .corpus-gray, about 35 MiB)
 # With the device tool:
-#   run(command="bash scripts/gpu_chunk.sh gray-unet 9", carry=[".corpus-gray"], timeout_s=720)
-# The recipe resumes from the committed stage files in campaigns/RECIPE/ (they travel with the tree),
+#   run(command="bash scripts/gpu_chunk.sh gray-gaussian 9", carry=[".corpus-gray"], timeout_s=720)
+# The recipe resumes from the committed stage files in campaigns/FOLDER/ (`recipes.folder_name`:
+# a color recipe shares the gray one's folder; they travel with the tree),
 # trains MINUTES (default 9: the machine's start and the transfers take the rest), and the stage files
-# it changed come back under the reply's files_at: copy them into campaigns/RECIPE/, score the point
+# it changed come back under the reply's files_at: copy them into campaigns/FOLDER/, score the point
 # as after a CPU chunk, and commit. OUT is set by the device tool; outside it, set it to any folder.
 # CORPUS (default .corpus-gray), CAMPAIGNS (default campaigns) and SMOKE=1 (the recipe's --smoke, no
 # corpus) are for the test.
@@ -15,7 +16,9 @@ recipe=${1:?usage: gpu_chunk.sh RECIPE [MINUTES]}
 minutes=${2:-9}
 out=${OUT:?OUT: the folder whose files come back}
 cd "$(dirname "$0")/.."
-folder="${CAMPAIGNS:-campaigns}/$recipe"
+home=$(python3 -c 'import sys; from denoiser.training.recipes import folder_name, get_recipe
+print(folder_name(get_recipe(sys.argv[1])))' "$recipe")
+folder="${CAMPAIGNS:-campaigns}/$home"
 mkdir -p "$folder"
 marker=$(mktemp)
 if [ -n "${SMOKE:-}" ]; then data=(--smoke); else data=(--corpus "${CORPUS:-.corpus-gray}"); fi

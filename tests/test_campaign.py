@@ -59,35 +59,35 @@ def folders(tmp_path, monkeypatch) -> tuple[Path, Path]:
     return photos(tmp_path / "corpus", 2, 96), photos(tmp_path / "validation", 2, 160)
 
 
-def test_the_study_unet_run_becomes_the_gray_unet_recipes_first_stage_and_the_recipe_carries_it_on(tmp_path, folders):
+def test_the_study_unet_run_becomes_the_gray_recipes_first_stage_and_the_recipe_carries_it_on(tmp_path, folders):
     corpus, validation = folders
     state = study_run(tmp_path, "unet", corpus)
     study = read_payload(state)
-    stage_file = campaign.adopt("gray-unet", state, corpus)
+    stage_file = campaign.adopt("gray-gaussian", state, corpus)
     adopted = read_payload(stage_file)["metadata"]
-    stage = RECIPES["gray-unet"].stages[0]
-    assert stage_file == tmp_path / "campaigns" / "gray-unet" / f"{stage.name}.pt"
+    stage = RECIPES["gray-gaussian"].stages[0]
+    assert stage_file == tmp_path / "campaigns" / "gray-gaussian" / f"{stage.name}.pt"
     assert adopted["recipe"]["settings"] == stage.settings() and not adopted["recipe"]["complete"]
     assert (adopted["steps"], adopted["cpu_seconds"]) == (study["training"]["step"], study["training"]["cpu_seconds"])
     with pytest.raises(DenoiserError, match="the campaign has started"):
-        campaign.adopt("gray-unet", state, corpus)
+        campaign.adopt("gray-gaussian", state, corpus)
 
-    result = subprocess.run([sys.executable, "-m", "denoiser", "recipe", "gray-unet", "--corpus", str(corpus),
+    result = subprocess.run([sys.executable, "-m", "denoiser", "recipe", "gray-gaussian", "--corpus", str(corpus),
                              "--out", str(stage_file.parent), "--resume", "--minutes", "0.05", "--threads", "1"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     carried = read_payload(stage_file)["metadata"]
     assert carried["steps"] > adopted["steps"] and carried["cpu_seconds"] > adopted["cpu_seconds"]
 
-    point = campaign.record_point("gray-unet", validation)
+    point = campaign.record_point("gray-gaussian", validation)
     assert (point["stage"], point["steps"]) == (stage.name, carried["steps"])
     assert point["cpu_hours"] == round(carried["cpu_seconds"] / 3600, 3)
-    curve = json.loads((tmp_path / "curves" / "campaign-gray-unet.json").read_text())
+    curve = json.loads((tmp_path / "curves" / "campaign-gray-gaussian.json").read_text())
     assert curve["curve"] == [point] and set(curve["noisy"]) == {"10", "25", "50"}
     for sigma in (10, 25, 50):  # the noisy row is the noise itself: 20 log10(255 / sigma), a little more once clipped
         assert 20 * np.log10(255 / sigma) - 0.1 < curve["noisy"][str(sigma)] < 20 * np.log10(255 / sigma) + 0.5
     assert set(point["psnr"]) == set(curve["noisy"]) and all(np.isfinite(list(point["psnr"].values())))
-    table = (tmp_path / "curves" / "campaign-gray-unet.md").read_text().splitlines()
+    table = (tmp_path / "curves" / "campaign-gray-gaussian.md").read_text().splitlines()
     assert table[0] == "| stage | steps | CPU-hours | sigma 10 | sigma 25 | sigma 50 |"
     assert table[3].startswith(f"| {stage.name} | {carried['steps']} |")
 
@@ -96,5 +96,5 @@ def test_a_study_run_of_other_settings_is_refused(tmp_path, folders):
     corpus, _ = folders
     state = study_run(tmp_path, "today", corpus)
     with pytest.raises(DenoiserError, match="seed 0, the stage's 2; the network's design"):
-        campaign.adopt("gray-unet", state, corpus)
+        campaign.adopt("gray-gaussian", state, corpus)
     assert not (tmp_path / "campaigns").exists()

@@ -1,5 +1,6 @@
 """benchmarks/next_stage.py: a candidate next stage trained from a campaign's finished stage and scored
-with the campaign's validation scorer; a low-noise specialist leaves the higher sigmas as they were."""
+with the campaign's validation scorer; a low-noise specialist leaves the higher sigmas as they were, and
+a color study starts from the gray stage on opponent planes."""
 
 from __future__ import annotations
 
@@ -23,14 +24,14 @@ from test_campaign import photos  # noqa: E402
 
 @pytest.fixture()
 def finished_gray_unet(tmp_path, monkeypatch) -> tuple[Path, Path]:
-    """A smoke run of the gray-unet recipe as the campaign's finished first stage; the study's files
-    under tmp_path."""
+    """A smoke run of the gray recipe (the unet) as the campaign's finished first stage; the study's
+    files under tmp_path."""
     monkeypatch.setattr(campaign, "CAMPAIGNS", tmp_path / "campaigns")
     monkeypatch.setattr(next_stage, "ROOT", tmp_path)
     (tmp_path / "docs" / "benchmarks").mkdir(parents=True)
     corpus, validation = photos(tmp_path / "corpus", 2, 96), photos(tmp_path / "validation", 2, 160)
-    result = subprocess.run([sys.executable, "-m", "denoiser", "recipe", "gray-unet", "--smoke", "--corpus", str(corpus),
-                             "--out", str(tmp_path / "campaigns" / "gray-unet")], cwd=ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "denoiser", "recipe", "gray-gaussian", "--smoke", "--corpus",
+                             str(corpus), "--out", str(tmp_path / "campaigns" / "gray-gaussian")], cwd=ROOT, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     return corpus, validation
@@ -38,8 +39,8 @@ def finished_gray_unet(tmp_path, monkeypatch) -> tuple[Path, Path]:
 
 def test_a_specialist_candidate_trains_only_below_its_sigma(tmp_path, finished_gray_unet, capsys):
     corpus, validation = finished_gray_unet
-    assert next_stage.main([str(corpus), str(validation), "--after", "gray-unet-1", "--candidate", "specialist-20",
-                            "--cpu-minutes", "0.03"]) == 0
+    assert next_stage.main([str(corpus), str(validation), "--study", "gray-unet-second-stage", "--candidate",
+                            "specialist-20", "--cpu-minutes", "0.03"]) == 0
     results = json.loads((tmp_path / "docs" / "benchmarks" / "gray-unet-second-stage.json").read_text())
     record = results["candidates"]["specialist-20"]
     assert (record["noise"], record["specialist_below"], record["balance"]) == ([0, 20], 20, True)
@@ -56,9 +57,25 @@ def test_a_specialist_candidate_trains_only_below_its_sigma(tmp_path, finished_g
     assert "specialist-20:" in capsys.readouterr().out
 
 
+def test_a_color_study_trains_the_gray_stages_network_on_opponent_planes(tmp_path, finished_gray_unet):
+    corpus, validation = finished_gray_unet
+    assert next_stage.main([str(corpus), str(validation), "--study", "color-from-gray-unet", "--candidate", "planes",
+                            "--cpu-minutes", "0.03"]) == 0
+    results = json.loads((tmp_path / "docs" / "benchmarks" / "color-from-gray-unet.json").read_text())
+    state = read_payload(tmp_path / "runs" / "color-from-gray-unet" / "planes.pt")
+    config = state["model_config"]
+    assert (config["channels"], config["opponent_colors"], config["architecture"]) == (3, True, "unet")
+    assert state["metadata"]["scenario"] == "color-gaussian" and results["after"] == "gray-unet-1"
+    point, start, noisy = results["candidates"]["planes"]["curve"][0], results["start"], results["noisy"]
+    assert point["steps"] > 0 and all(start[key] != point["psnr"][key] for key in start)  # the whole network trains
+    assert all(np.isfinite(list(point["psnr"].values()))) and set(noisy) == set(start) == {"10", "25", "50"}
+
+
 def test_an_unknown_candidate_or_a_missing_start_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(campaign, "CAMPAIGNS", tmp_path / "campaigns")
-    assert next_stage.main([str(tmp_path), str(tmp_path), "--after", "gray-unet-1", "--candidate", "wider"]) == 2
-    assert capsys.readouterr().err == "error: After gray-unet-1 the candidates are carried, patch-128, specialist-20.\n"
-    assert next_stage.main([str(tmp_path), str(tmp_path), "--after", "gray-unet-1", "--candidate", "carried"]) == 2
-    assert "run the gray-unet campaign first" in capsys.readouterr().err
+    study = ["--study", "gray-unet-second-stage"]
+    assert next_stage.main([str(tmp_path), str(tmp_path), *study, "--candidate", "wider"]) == 2
+    assert capsys.readouterr().err == \
+        "error: The candidates of gray-unet-second-stage are carried, patch-128, specialist-20.\n"
+    assert next_stage.main([str(tmp_path), str(tmp_path), *study, "--candidate", "carried"]) == 2
+    assert "run the gray-gaussian campaign first" in capsys.readouterr().err

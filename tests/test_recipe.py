@@ -53,8 +53,8 @@ def same_weights(first: torch.nn.Module, second: torch.nn.Module) -> bool:
 
 # The recipes as data.
 
-def test_the_recipes_transcribe_the_bundled_models_stages():
-    gray = RECIPES["gray-gaussian"]
+def test_the_recipes_transcribe_the_lstm_models_stages():
+    gray = RECIPES["gray-lstm"]
     assert [s.name for s in gray.stages] == [f"gray-{i}" for i in range(1, 13)]
     assert [s.steps for s in gray.stages] == [2000, 7000, 7000, 11000, 6000, 6000, 1623, 600, 9000, 1300, 1400, 1200]
     assert [s.runs_on for s in gray.stages] == ["cpu"] * 6 + ["gpu"] * 2 + ["cpu"] + ["gpu"] * 3
@@ -101,13 +101,13 @@ def test_a_camera_stage_hands_its_gains_and_demosaicing_methods_to_the_draws():
 
 
 def test_only_a_random_start_chooses_the_architecture_and_hidden_size():
-    first = RECIPES["gray-unet"].stages[0]
+    first = RECIPES["gray-gaussian"].stages[0]
     assert (first.start, first.architecture, first.hidden) == (RANDOM, "unet", 48)
-    assert first.settings()["architecture"] == "unet" and "architecture" not in RECIPES["gray-gaussian"].stages[0].settings()
+    assert first.settings()["architecture"] == "unet" and "architecture" not in RECIPES["gray-lstm"].stages[0].settings()
     with pytest.raises(ValueError, match="only a random start chooses"):
-        replace(RECIPES["gray-gaussian"].stages[1], hidden=64)
-    assert [each.name for each in RECIPES.values() if not each.bundled] == ["gray-unet"]
-    assert RECIPES["gray-unet"].scenario == "gray-gaussian"
+        replace(RECIPES["gray-lstm"].stages[1], hidden=64)
+    assert [each.name for each in RECIPES.values() if not each.bundled] == ["gray-lstm", "color-unet"]
+    assert RECIPES["gray-lstm"].scenario == "gray-gaussian"
 
 
 def test_a_new_network_takes_the_starts_architecture_and_trained_weights_keep_theirs():
@@ -167,18 +167,18 @@ def test_the_model_card_shows_the_recipes_as_they_are():
 @pytest.fixture(scope="module")
 def gray_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("recipe") / "runs"
-    result = recipe("gray-gaussian", "--smoke", "--out", out)
-    assert result.stdout.splitlines()[-1] == f"the gray-gaussian model: {out / 'gray-12.pt'}"
+    result = recipe("gray-lstm", "--smoke", "--out", out)
+    assert result.stdout.splitlines()[-1] == f"the gray-lstm model: {out / 'gray-12.pt'}"
     return out
 
 
 def test_smoke_runs_every_gray_stage_with_its_start(gray_run):
-    names = [stage.name for stage in RECIPES["gray-gaussian"].stages]
+    names = [stage.name for stage in RECIPES["gray-lstm"].stages]
     assert sorted(p.name for p in gray_run.iterdir()) == sorted([f"{n}.pt" for n in names] +
                                                                [f"{n}.log.jsonl" for n in names])
     model = metadata(gray_run / "gray-12.pt")
     record = model["recipe"]
-    assert (record["name"], record["stage"], record["stages"]) == ("gray-gaussian", "gray-12", names)
+    assert (record["name"], record["stage"], record["stages"]) == ("gray-lstm", "gray-12", names)
     assert record["complete"] and record["smoke"] and record["commit"] == source_version()["commit"]
     assert record["settings"]["steps"] == 1200 and model["config"]["steps"] == 2  # the recipe's, then the smoke's
     assert model["init"]["file"] == "gray-11.pt"
@@ -196,14 +196,14 @@ def test_smoke_runs_every_gray_stage_with_its_start(gray_run):
 
 def test_resume_skips_finished_stages_and_without_it_nothing_is_overwritten(gray_run, tmp_path):
     before = digests(gray_run)
-    result = recipe("gray-gaussian", "--smoke", "--out", gray_run, "--resume")
+    result = recipe("gray-lstm", "--smoke", "--out", gray_run, "--resume")
     assert result.stdout.count("finished, skipped") == 12 and digests(gray_run) == before
-    result = recipe("gray-gaussian", "--smoke", "--out", gray_run, check=False)
+    result = recipe("gray-lstm", "--smoke", "--out", gray_run, check=False)
     assert result.returncode == 2 and result.stderr.splitlines() == [
         f"error: {gray_run} already holds gray-1.pt: add --resume to skip finished stages and carry on, "
         "or choose an empty --out."]
     save_image(np.full((32, 32, 1), 0.5, np.float32), tmp_path / "photo.png")
-    result = recipe("gray-gaussian", "--corpus", tmp_path, "--out", gray_run, "--resume",
+    result = recipe("gray-lstm", "--corpus", tmp_path, "--out", gray_run, "--resume",
                     check=False)  # a full run does not take a smoke run's files for finished ones
     assert result.returncode == 2 and "a smoke run" in result.stderr and len(result.stderr.splitlines()) == 1
     assert digests(gray_run) == before
@@ -216,7 +216,7 @@ def test_resume_carries_on_an_unfinished_stage(gray_run, tmp_path):
     payload["training"]["step"] = 1
     torch.save(payload, out / "gray-12.pt")
     before = digests(out)
-    result = recipe("gray-gaussian", "--smoke", "--out", out, "--resume")
+    result = recipe("gray-lstm", "--smoke", "--out", out, "--resume")
     assert result.stdout.count("finished, skipped") == 11 and "gray-12: 2 steps from step 1" in result.stdout
     after = digests(out)
     assert {name for name in before if before[name] != after[name]} == {"gray-12.pt", "gray-12.log.jsonl"}
@@ -244,16 +244,26 @@ def test_smoke_runs_the_salt_and_pepper_recipe(tmp_path):
     assert "init" not in model.metadata  # from random weights
 
 
-def test_smoke_runs_the_gray_unet_recipe_from_a_new_unet_then_its_low_noise_specialist(tmp_path):
-    result = recipe("gray-unet", "--smoke", "--out", tmp_path / "runs")
-    assert result.stdout.splitlines()[-1] == f"the gray-unet model: {tmp_path / 'runs' / 'gray-unet-2.pt'}"
+def test_smoke_runs_the_gray_recipe_from_a_new_unet_then_its_low_noise_specialist(tmp_path):
+    result = recipe("gray-gaussian", "--smoke", "--out", tmp_path / "runs")
+    assert result.stdout.splitlines()[-1] == f"the gray-gaussian model: {tmp_path / 'runs' / 'gray-unet-2.pt'}"
     first, model = (load_checkpoint(tmp_path / "runs" / f"gray-unet-{n}.pt") for n in (1, 2))
     assert (first.config.architecture, first.config.hidden, first.config.depth) == ("unet", 48, 1)
     assert (model.config.architecture, model.config.specialist_below) == ("unet", 20)
-    assert model.metadata["recipe"]["name"] == "gray-unet" and model.metadata["scenario"] == "gray-gaussian"
+    assert model.metadata["recipe"]["name"] == "gray-gaussian" and model.metadata["scenario"] == "gray-gaussian"
     general = dict(first.model.named_parameters())  # the specialist trains; the network above sigma 20 does not
     assert all(torch.equal(value, general[name.removeprefix("general.")])
                for name, value in model.model.named_parameters() if name.startswith("general."))
+
+
+def test_smoke_runs_the_color_unet_recipe_from_the_gray_unet_on_opponent_planes(tmp_path):
+    recipe("color-unet", "--smoke", "--out", tmp_path / "runs")
+    gray, model = (load_checkpoint(tmp_path / "runs" / f"{name}.pt") for name in ("gray-unet-1", "color-unet-1"))
+    config = model.config
+    assert (config.architecture, config.hidden, config.channels, config.opponent_colors) == ("unet", 48, 3, True)
+    assert model.metadata["scenario"] == "color-gaussian" and model.metadata["init"]["file"] == "gray-unet-1.pt"
+    assert not (tmp_path / "runs" / "gray-unet-2.pt").exists()  # the gray specialist is not needed
+    assert not same_weights(model.model.plane, gray.model)  # the whole plane network trains on color
 
 
 def test_two_processes_run_a_recipe_under_torchrun(tmp_path):
@@ -268,7 +278,7 @@ def test_two_processes_run_a_recipe_under_torchrun(tmp_path):
     for stage in RECIPES["gray-gaussian"].stages:
         end = json.loads((tmp_path / "runs" / f"{stage.name}.log.jsonl").read_text().splitlines()[-1])
         assert end["world_size"] == 2 and end["replicas_identical"], stage.name
-    assert metadata(tmp_path / "runs" / "gray-12.pt")["recipe"]["complete"]
+    assert metadata(tmp_path / "runs" / f"{RECIPES['gray-gaussian'].model.name}.pt")["recipe"]["complete"]
 
 
 def test_a_recipe_that_reads_only_the_scikit_image_photos_needs_no_corpus(tmp_path):

@@ -58,10 +58,13 @@ def network_design(base: ModelConfig, architecture: str, hidden: int | None = No
     return replace(model, opponent_colors=False, depth=1) if architecture == "row" else model
 
 
-def preset_design(preset: Preset, base: ModelConfig, architecture: str | None = None,
+def preset_design(preset: Preset, design: ModelConfig, bundled: ModelConfig | None, architecture: str | None = None,
                   hidden: int | None = None) -> ModelConfig:
-    """The network a preset trains from scratch: its own depth when it keeps its architecture."""
-    architecture = architecture or preset.architecture
+    """The network a preset trains from scratch: the bundled network's sizes when it keeps the bundled
+    architecture, else the scenario's `design`'s (the bundled gray unet does not size the LSTMs); its
+    own depth when it keeps its architecture."""
+    architecture = architecture or preset.architecture or (bundled or design).architecture
+    base = bundled if bundled is not None and bundled.architecture == architecture else design
     return network_design(base, architecture, hidden, preset.depth if architecture == preset.architecture else None)
 
 
@@ -74,10 +77,10 @@ def make_experiment(scenario: Scenario, noise: NoiseModel, preset: str, bundled:
         raise DenoiserError(f"Epochs must be at least 1, not {epochs}.")
     if time_limit is not None and not time_limit >= 0:
         raise DenoiserError(f"The time limit must be 0 (none) or a number of seconds above 0, not {time_limit}.")
-    architecture = architecture or chosen.architecture
+    architecture = architecture or chosen.architecture or (bundled or scenario.model).architecture
     chosen.check(architecture, bundled.architecture if bundled else None)
     from_bundled = chosen.from_bundled and bundled is not None
-    model = bundled if from_bundled else preset_design(chosen, bundled or scenario.model, architecture)
+    model = bundled if from_bundled else preset_design(chosen, scenario.model, bundled, architecture)
     training = chosen.training(scenario)
     budget = training.time_budget if time_limit is None else (time_limit or None)
     training = replace(training, epochs=epochs or training.epochs, time_budget=budget, seed=seed, threads=threads)

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 class Preset:
     key: str
     title: str
-    architecture: str
+    architecture: str | None
+    """The network it trains; None: the bundled one's (the scenario's design where none is bundled)."""
     from_bundled: bool
     """Fine-tune the bundled weights (when the scenario has them) instead of random weights."""
     depth: int | None = None
@@ -37,7 +38,7 @@ class Preset:
 
 
 PRESETS = {p.key: p for p in (
-    Preset("quick", "Quick: bundled weights, fine-tuned", "renet", True),
+    Preset("quick", "Quick: bundled weights, fine-tuned", None, True),
     Preset("notebook", "Original notebook: row LSTM from scratch", "row", False),
     Preset("row-best", "Row LSTM trained to its best in 120 s", "row", False),
     Preset("scratch", "2-D LSTM from scratch", "renet", False, depth=1),  # one block: twice the steps in the time

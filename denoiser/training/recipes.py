@@ -1,5 +1,6 @@
 """The models' training recipes as data, each a list of `Stage`s: one `Recipe` per scenario for its
-bundled weights, plus campaigns under way (`gray-unet`) whose weights are not bundled yet.
+bundled weights, plus recipes that are not bundled: a campaign under way (`color-unet`) and the
+previous gray model (`gray-lstm`), whose stages the bundled color model starts from.
 
 `python -m denoiser recipe NAME --corpus DIR --out DIR` runs them (`denoiser.training.recipe_runner`);
 `--list` prints the table below. Each stage is one `train` run: where it starts, on which noise
@@ -120,7 +121,7 @@ class Recipe:
         return self.name == self.scenario
 
 
-GRAY_GAUSSIAN = Recipe("gray-gaussian", (
+GRAY_LSTM = Recipe("gray-gaussian", (
     Stage("gray-1", RANDOM, (0, 55), 2000, 48, 8, 1e-3, "cpu", depth=1, data="scikit-image", float32=True),
     Stage("gray-2", "gray-1", (0, 55), 7000, 64, 16, 5e-4, "cpu", data="scikit-image", float32=True),
     Stage("gray-3", "gray-2", (0, 55), 7000, 64, 16, 3e-4, "cpu", data="scikit-image", float32=True),
@@ -135,7 +136,21 @@ GRAY_GAUSSIAN = Recipe("gray-gaussian", (
     Stage("gray-11", "gray-10", (0, 20), 1400, 96, 128, 2e-4, "gpu", specialist_below=20, specialist_from="gray-9",
           seed=31, balance_noise_levels=True),
     Stage("gray-12", "gray-11", (0, 20), 1200, 96, 128, 1e-4, "gpu", seed=41, balance_noise_levels=True),
+), name="gray-lstm")
+"""The gray LSTM bundled before the unet: hand-joined CPU and GPU stages. Kept because the bundled color
+model (`color-gaussian`) starts from its stage gray-6 and its specialist from gray-9."""
+
+GRAY_GAUSSIAN = Recipe("gray-gaussian", (
+    Stage("gray-unet-1", RANDOM, (0, 55), 100000, 64, 8, 1e-3, "cpu", depth=1, seed=2, balance_noise_levels=True,
+          architecture="unet", hidden=48),
+    Stage("gray-unet-2", "gray-unet-1", (0, 20), 40000, 64, 8, 2e-4, "cpu", specialist_below=20, seed=3,
+          balance_noise_levels=True),
 ))
+"""The design study's winner (docs/MODEL_DESIGN.md), trained on this CPU only, in chunks: a U-shaped
+network with its sweeps at 1/2 and 1/4 resolution. Its first stage has the study's settings, and
+started from the study's unet run (`benchmarks/campaign.py --adopt`). Its second stage adds a
+low-noise specialist below sigma 20, the best of three second stages on the validation photos
+(`benchmarks/next_stage.py`, docs/MODEL_DESIGN.md)."""
 
 GRAY_SALT_PEPPER = Recipe("gray-salt-pepper", (
     Stage("salt-pepper-1", RANDOM, (0.02, 0.8), 4000, 64, 16, 1e-3, "cpu", data="scikit-image", float32=True),
@@ -167,19 +182,16 @@ photos at equal CPU cost; camera-3 develops half its patches by Hamilton-Adams d
 better of two third stages there, and camera-4 carries it on, the better of two fourth stages
 (`benchmarks/next_stage.py`, docs/CAMERA.md). 13,000 steps fill the issue's 8 CPU-hours."""
 
-GRAY_UNET = Recipe("gray-gaussian", (
-    Stage("gray-unet-1", RANDOM, (0, 55), 100000, 64, 8, 1e-3, "cpu", depth=1, seed=2, balance_noise_levels=True,
-          architecture="unet", hidden=48),
-    Stage("gray-unet-2", "gray-unet-1", (0, 20), 40000, 64, 8, 2e-4, "cpu", specialist_below=20, seed=3,
-          balance_noise_levels=True),
-), name="gray-unet")
-"""The stronger gray design of the study (docs/MODEL_DESIGN.md), trained on this CPU only, in chunks: a
-U-shaped network with its sweeps at 1/2 and 1/4 resolution. Its first stage has the study's settings,
-and started from the study's unet run (`benchmarks/campaign.py --adopt`). Its second stage adds a
-low-noise specialist below sigma 20, the best of three second stages on the validation photos
-(`benchmarks/next_stage.py`, docs/MODEL_DESIGN.md). Not yet the bundled model."""
+COLOR_UNET = Recipe("color-gaussian", (
+    Stage("color-unet-1", "gray-unet-1", (0, 55), 20000, 64, 8, 2e-4, "cpu", seed=5, balance_noise_levels=True),
+), planes=3, name="color-unet")
+"""The bundled color design, opponent planes, on the gray unet: gray-unet-1's network serves the three
+planes and trains on color patches, the color study's `planes` (`benchmarks/next_stage.py`), which
+led every color network trained from scratch on the validation photos (docs/MODEL_DESIGN.md).
+Trained on this CPU only, in chunks, in the gray campaign's folder. Not yet the bundled model."""
 
-RECIPES = {recipe.name: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA, GRAY_UNET)}
+RECIPES = {recipe.name: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA, GRAY_LSTM,
+                                              COLOR_UNET)}
 STAGES = {stage.name: (recipe, stage) for recipe in RECIPES.values() for stage in recipe.stages}
 
 CPU_MEGAPIXELS_PER_SECOND = 0.15
@@ -197,6 +209,13 @@ def plan(recipe: Recipe) -> list[tuple[Recipe, Stage]]:
     """Every stage the recipe's model needs, each after the stages it starts from: the recipe's
     own, and those of other recipes it starts from (the gray stages behind the color model)."""
     return _in_order([stage.name for stage in recipe.stages])
+
+
+def folder_name(recipe: Recipe) -> str:
+    """The name of the recipe whose stage `recipe`'s training starts from: its own, or another's (the
+    color unet starts from the gray one's stages). A campaign's stage files live in a folder of
+    that name, so a recipe that starts from another's finds the stages it needs there."""
+    return plan(recipe)[0][0].name
 
 
 def lineage(name: str) -> list[str]:
