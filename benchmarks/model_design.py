@@ -20,7 +20,7 @@ The candidates are today's gray design and the ideas of issue #31, each a `Model
 - `wide`: today's network with hidden 64;
 - for color, trained and scored in color: `color-planes`, today's color design (the gray network on
   three opponent planes, three passes), against `color-rgb`, one network that takes R, G and B together,
-  and `color-unet`, the gray study's winner taking R, G and B together.
+  and `rgb-unet`, the gray study's winner taking R, G and B together.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ CANDIDATES = {
     "wide": ModelConfig(depth=2, hidden=64),
     "color-planes": get_scenario("color-gaussian").model,
     "color-rgb": ModelConfig(channels=3, depth=2),
-    "color-unet": ModelConfig(architecture="unet", hidden=48, channels=3),
+    "rgb-unet": ModelConfig(architecture="unet", hidden=48, channels=3),
 }
 PATCH, BATCH, LEARNING_RATE, HORIZON = 64, 8, 1e-3, 100_000
 """Every candidate's training: patches, batch and rate of the recipes' from-scratch stages, with noise
