@@ -84,7 +84,7 @@ def patch_batches(photo: Path, scenario_key: str, threads: int) -> dict:
 
 
 PRESET_ROWS = {"notebook": "row LSTM from scratch (notebook preset)", "scratch": "2-D LSTM from scratch",
-               "quick": "Quick: bundled 2-D LSTM, fine-tuned"}
+               "quick": "Quick: bundled weights, fine-tuned"}
 
 
 def psnr_of_mse(mse: float) -> float:
@@ -158,14 +158,20 @@ def commands_of(record: dict) -> list[str]:
     return record["command"] if isinstance(record["command"], list) else [record["command"]]
 
 
+def machines_of(record: dict) -> list[dict]:
+    """The machine each of `commands_of(record)` ran on (a record from before they were kept per
+    command ran all its commands on its one `machine`)."""
+    return record.get("machines") or [record["machine"]] * len(commands_of(record))
+
+
 def render(record: dict) -> str:
     """The markdown tables of a notebook.json record, a section per scenario."""
     machine = record["machine"]
-    commands = commands_of(record)
+    elsewhere = [f" (on {other['cpu']}, {other['cores']} cores)" if other != machine else "" for other in machines_of(record)]
     parts = [f"Machine: {machine['cpu']}, {machine['cores']} cores, GPU: {machine['gpu']}; Python {machine['python']}, "
              f"torch {machine['torch']}. Threads: {record['threads']}; photos downscaled to "
              f"{record['max_side']} pixels; seed {record['seed']}. Written by\n"
-             + ",\nthen ".join(f"`{command}`" for command in commands) + ".\n"]
+             + ",\nthen ".join(f"`{command}`{where}" for command, where in zip(commands_of(record), elsewhere)) + ".\n"]
     for scenario, result in record["scenarios"].items():
         parts.append(f"### {scenario}\n\nMedian over {len(result['rows'])} photos:\n\n"
                      f"{method_table(scenario, result, record['threads'])}\nPer photo:\n\n"
@@ -178,13 +184,14 @@ def render(record: dict) -> str:
 
 def updated(record: dict, new: dict) -> dict:
     """`record` with the runs (and references) of `new` put in place of its own, photo by photo;
-    its command becomes the list of commands that wrote it."""
+    its command becomes the list of commands that wrote it, `machines` the machine of each."""
     for scenario, result in new["scenarios"].items():
         rows = {row["photo"]: row for row in record["scenarios"][scenario]["rows"]}
         for row in result["rows"]:
             rows[row["photo"]]["runs"].update(row["runs"])
             rows[row["photo"]]["reference"] = row["reference"]
-    return {**record, "command": [*commands_of(record), new["command"]]}
+    return {**record, "command": [*commands_of(record), new["command"]],
+            "machines": [*machines_of(record), new["machine"]]}
 
 
 def main() -> None:
