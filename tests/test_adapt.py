@@ -205,13 +205,17 @@ def test_adaptation_that_does_not_help_keeps_the_starting_weights():
 
 def test_sure_estimates_the_error_to_the_clean_image_without_it():
     clean = np.ascontiguousarray(sample_photo("camera", 1)[100:228, 150:278])
-    noisy = GaussianNoise(625.0, clip=False).apply(clean, np.random.default_rng(0))
     for model in (build_model(ModelConfig(hidden=8, features=8)), load_pretrained("gray-gaussian").model):
-        true_mse = np.mean((255.0 * (denoise(model, noisy, 25.0) - clean)) ** 2)
-        # One random probe's divergence estimate is off by up to about 10% on a 128x128 crop; four
-        # probes (Monte-Carlo SURE's usual remedy) average that out.
-        estimate = np.mean([sure_mse(model, noisy, 25.0, seed=seed) for seed in range(1, 5)])
-        assert estimate == pytest.approx(true_mse, rel=0.1)
+        true_mse, estimates = [], []
+        for draw in range(100, 104):  # noise drawn apart from the probes (seeds 1 to 4)
+            noisy = GaussianNoise(625.0, clip=False).apply(clean, np.random.default_rng(draw))
+            true_mse.append(np.mean((255.0 * (denoise(model, noisy, 25.0) - clean)) ** 2))
+            # One random probe's divergence estimate is off by up to about 10% on a 128x128 crop; four
+            # probes (Monte-Carlo SURE's usual remedy) average that out.
+            estimates.append(np.mean([sure_mse(model, noisy, 25.0, seed=seed) for seed in range(1, 5)]))
+        # SURE is unbiased over the noise, not exact for one draw: for the bundled unet one draw's
+        # estimate was 21% low, the mean of these four is 4% low.
+        assert np.mean(estimates) == pytest.approx(np.mean(true_mse), rel=0.1)
 
 
 def test_sure_terms_give_sure_at_any_noise_level():

@@ -40,7 +40,7 @@ def test_the_notebook_network_reads_rgb_together_and_the_renet_keeps_the_planes(
                                                        depth=1)
     assert network_design(color, "renet") == color
     bundled = load_pretrained("gray-gaussian").config
-    assert bundled.specialist_below > 0 and network_design(bundled, "renet") == replace(bundled, specialist_below=0)
+    assert bundled.specialist_below > 0 and network_design(bundled, "unet") == replace(bundled, specialist_below=0)
     with pytest.raises(DenoiserError, match="architecture"):
         network_design(color, "gru")
 
@@ -56,6 +56,10 @@ def test_presets_pick_their_network_and_training(bundled_gray):
     assert not make_experiment(GRAY, noise, "quick", None).from_bundled  # no bundled weights: from scratch
     scratch = make_experiment(GRAY, noise, "scratch", bundled_gray.config, architecture="row", epochs=3, seed=7)
     assert scratch.model.architecture == "row" and (scratch.training.epochs, scratch.seed) == (3, 7)
+    # the bundled gray network is the unet: an LSTM trained from scratch takes the scenario's sizes, not its
+    assert bundled_gray.config.architecture == "unet" and quick.model.architecture == "unet"
+    lstm = make_experiment(GRAY, noise, "scratch", bundled_gray.config).model
+    assert lstm == replace(GRAY.model, depth=1) and (lstm.architecture, lstm.hidden) == ("renet", 32)
     assert make_experiment(GRAY, noise, "notebook", None, time_limit=0).training.time_budget is None
     assert set(PRESETS) == {"quick", "notebook", "row-best", "scratch"}
 

@@ -227,10 +227,10 @@ def test_corpus_training_anneals_by_half_a_cosine_and_a_longer_resumed_run_decay
 
 def test_a_bundled_file_resumes_from_its_step_and_rate():
     # The schedule restarts from the saved step and the optimizer's rate, whichever scheduler wrote the state.
-    training = read_payload(pretrained_path("gray-gaussian"))["training"]
+    training = read_payload(pretrained_path("gray-salt-pepper"))["training"]  # a campaign's model keeps it in its stage file
     images, states = [np.ascontiguousarray(sample_photo("astronaut", 1)[::8, ::8])], []
     config = CorpusConfig(steps=training["step"] + 1, batch_size=2, patch_size=16, threads=1)
-    train_on_corpus(load_pretrained("gray-gaussian").model, images, SCENARIOS["gray-gaussian"], config,
+    train_on_corpus(load_pretrained("gray-salt-pepper").model, images, SCENARIOS["gray-salt-pepper"], config,
                     resume=training, on_checkpoint=states.append)
     assert states[-1]["step"] == states[-1]["schedule"]["last_epoch"] == training["step"] + 1
 
