@@ -1,8 +1,9 @@
 """A scenario page's influence section: pick a pixel (click a map or use two sliders) and see what
-each method looks at to denoise it. The row LSTM and the 2-D LSTM by their influence maps
+each method looks at to denoise it. The row LSTM and the bundled network by their influence maps
 (`denoiser.evaluation.influence`, one backward pass each), BM3D by its search window.
 
-The maps use the bundled 2-D LSTM, and the row LSTM this page trained last when it trained one;
+The maps use the bundled network (a 2-D LSTM, or the gray page's U-net with LSTM sweeps), and the
+row LSTM this page trained last when it trained one;
 otherwise a row LSTM trained here for a few seconds on this noisy image (the notebook's preset,
 cut short), which shows where a row LSTM looks, if not yet how well it weighs what it sees.
 """
@@ -29,8 +30,10 @@ QUICK_ROW_SECONDS = 3.0
 IMPULSE_NOTE = ("With salt-and-pepper noise the networks keep every pixel that is not an impulse as it is, so there "
                 "a map holds the pixel alone: pick a black or white dot.")
 CAPTION = ("The row LSTM estimates a pixel from three rows only, so it can neither average down its column nor "
-           "borrow from alike patches elsewhere; the 2-D LSTM can draw on the whole image and BM3D on every "
+           "borrow from alike patches elsewhere; the bundled network can draw on the whole image and BM3D on every "
            "alike block in its window, which is why both remove more of the noise.")
+BUNDLED_TITLES = {"renet": "2-D LSTM", "unet": "U-net LSTM"}
+"""The bundled network's map title, by its architecture."""
 
 
 @st.cache_resource(show_spinner="Training a row LSTM for a few seconds for the influence maps…", max_entries=16)
@@ -99,8 +102,11 @@ def show_influence(scope: str, scenario: Scenario, clean: np.ndarray, noisy: np.
     row_model, row_source, row_weights = _row_lstm(scope, scenario, noise, clean, seed)
     bundled = bundled_checkpoint(scope)
     maps = [("Row LSTM", _remembered_map(scope, "row", row_weights, row_model, noisy, pixel, noise.sigma))]
+    models = row_source
     if bundled is not None:
-        maps.append(("2-D LSTM", _remembered_map(scope, "2-D", "bundled", bundled.model, noisy, pixel, noise.sigma)))
+        title = BUNDLED_TITLES[bundled.config.architecture]
+        maps.append((title, _remembered_map(scope, "2-D", "bundled", bundled.model, noisy, pixel, noise.sigma)))
+        models += f"; the bundled {title} weights"
     columns = st.columns(3)
     for place, chart, (title, influence) in zip(columns, charts, maps):
         found = reach(influence, pixel)
@@ -111,7 +117,7 @@ def show_influence(scope: str, scenario: Scenario, clean: np.ndarray, noisy: np.
                       f"circle), the farthest pixel it sees is {found.farthest:.0f} pixels away, and the pixel's "
                       f"own noisy value has {found.at_the_pixel:.0%} of the whole influence.")
     if bundled is None:
-        columns[1].caption("No bundled 2-D LSTM for this scenario, so no map.")
+        columns[1].caption("No bundled network for this scenario, so no map.")
     columns[2].plotly_chart(search_window_figure(noisy, pixel, f"BM3D: {BM3D_SEARCH_WINDOW}×{BM3D_SEARCH_WINDOW} "
                                                  "search window", pick_every=pick_every),
                             key=charts[2], on_select="rerun", selection_mode="points", config={"displayModeBar": False})
@@ -120,4 +126,4 @@ def show_influence(scope: str, scenario: Scenario, clean: np.ndarray, noisy: np.
     note = f" {IMPULSE_NOTE}" if scenario.noise_kind == "salt-pepper" else ""
     st.caption(f"{CAPTION}{note} Colour: the size of the gradient of the pixel's output with respect to each input "
                f"pixel, on a log scale over four powers of ten; uncoloured pixels have no influence at all. Models: "
-               f"{row_source}; the bundled 2-D LSTM weights. Click a map or move the sliders to pick the pixel.")
+               f"{models}. Click a map or move the sliders to pick the pixel.")

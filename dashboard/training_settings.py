@@ -19,7 +19,8 @@ from .bundled_models import training_pace
 from .torch_threads import TORCH_THREADS
 
 QUICK_PRESET, NOTEBOOK_PRESET, SCRATCH_PRESET = "quick", "notebook", "scratch"
-ARCHITECTURES = {"renet": "2-D LSTM (ReNet row + column sweeps)", "row": "Row LSTM (the original notebook)"}
+ARCHITECTURES = {"renet": "2-D LSTM (ReNet row + column sweeps)", "row": "Row LSTM (the original notebook)",
+                 "unet": "U-net with LSTM sweeps at 1/2 and 1/4 resolution (the bundled gray model)"}
 HIDDEN_SIZES = (8, 16, 24, 32, 48, 64, 96, 128)
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64)
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)

@@ -17,7 +17,7 @@ from test_browser import (  # noqa: F401  (fixtures)
     wait_until_idle,
 )
 
-TITLES = ("Row LSTM: 90% within", "2-D LSTM: 90% within", "BM3D: 39×39 search window")
+TITLES = ("Row LSTM: 90% within", "U-net LSTM: 90% within", "BM3D: 39×39 search window")  # the gray page's
 
 
 def slider_value(page, label: str) -> int:
