@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a gray checkpoint to time beside the bundled weights (repeatable)")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
-    models: dict[str, Path | None] = {"bundled gray LSTM": None}
+    models: dict[str, Path | None] = {"bundled gray model": None}
     for item in args.model:
         name, _, path = item.partition("=")
         if not path or not Path(path).is_file():

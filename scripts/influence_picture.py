@@ -1,10 +1,11 @@
-"""Write docs/influence.png and docs/benchmarks/influence.json: what the row LSTM, the 2-D LSTM and
+"""Write docs/influence.png and docs/benchmarks/influence.json: what the row LSTM, the bundled gray model and
 BM3D look at to denoise one pixel of the camera man (a benchmark photo, downscaled to 256 pixels,
 Gaussian noise of variance 100, seed 0), side by side.
 
-The row LSTM is trained with the notebook's preset (`fit --preset notebook`, seed 0), the 2-D LSTM
-is the bundled gray model; each map is one backward pass (`denoiser.evaluation.influence`). The
-JSON holds, at the drawn pixel and as medians over a 4x4 grid of pixels, each map's 90% radius
+The row LSTM is trained with the notebook's preset (`fit --preset notebook`, seed 0); the bundled gray
+model is the U-net with LSTM sweeps (the JSON names its weights). Each map is one backward pass
+(`denoiser.evaluation.influence`). The JSON holds, at the drawn pixel and as medians over a 4x4 grid
+of pixels, each map's 90% radius
 (of the other pixels' influence), its farthest non-zero pixel, the pixel's own share and the share outside
 the pixel's own row and the rows above and below; also for the row LSTM trained with `row-best`
 (120 s), which the picture leaves out.
@@ -29,7 +30,8 @@ from dashboard.influence_figures import BM3D_BLOCK, BM3D_SEARCH_WINDOW, influenc
 from denoiser.evaluation.comparison import machine  # noqa: E402
 from denoiser.evaluation.influence import influence_map, reach  # noqa: E402
 from denoiser.images import downscale, save_image  # noqa: E402
-from denoiser.models.bundled import load_pretrained  # noqa: E402
+from denoiser.models.bundled import load_pretrained, pretrained_path  # noqa: E402
+from denoiser.training.recipe_runner import file_record  # noqa: E402
 from denoiser.samples import sample_photo  # noqa: E402
 from denoiser.scenarios import SCENARIOS  # noqa: E402
 from denoiser.training.experiment import MAX_SIDE, make_experiment, run_experiment  # noqa: E402
@@ -74,7 +76,7 @@ def main() -> None:
         runs[preset] = (run_experiment(make_experiment(scenario, scenario.noise, preset, None, threads=1), clean),
                         time.perf_counter() - started)
     result = runs["notebook"][0]
-    models = {"row LSTM (notebook preset)": result.model, "2-D LSTM (bundled weights)": load_pretrained(scenario.key).model,
+    models = {"row LSTM (notebook preset)": result.model, "U-net LSTM (bundled weights)": load_pretrained(scenario.key).model,
               "row LSTM (row-best preset)": runs["row-best"][0].model}
     maps = {name: influence_map(model, result.noisy, pixel, scenario.noise.sigma) for name, model in models.items()}
     pictures = [marked(influence_picture(result.noisy, maps[name], pixel), pixel) for name in list(models)[:2]]
@@ -84,6 +86,7 @@ def main() -> None:
     save_image(side_by_side.repeat(ZOOM, axis=0).repeat(ZOOM, axis=1), PICTURE)  # three rows stay visible
     record = {"command": "python scripts/influence_picture.py" + "".join(f" {a}" for a in sys.argv[1:]),
               "photo": PHOTO, "size": list(clean.shape[:2]), "noise": scenario.noise.name, "seed": 0, "pixel": list(pixel),
+              "bundled_weights": file_record(pretrained_path(scenario.key)),
               "row_lstm": {preset: {"test_gain": round(run.scores["test"].gain, 2), "steps": run.steps,
                                     "training_seconds": round(seconds, 1)} for preset, (run, seconds) in runs.items()},
               "machine": machine(), "bm3d": {"search_window": BM3D_SEARCH_WINDOW, "block": BM3D_BLOCK},

@@ -91,7 +91,7 @@ def _readme_number_sources() -> list[tuple[list[str], list[str], list[int]]]:
     margins = [each["lstm"]["psnr"] - each["adaptive-median"]["psnr"] for each in impulses]
     camera = _json("benchmarks/camera-trained.json")
     darker = [camera["settings"][name]["means"] for name in ("Camera, gain 0.60, JPEG 90", "Camera, gain 0.90, JPEG 75")]
-    per_image = _json("benchmarks/per-image-slow-host.json")["summary"]
+    per_image = _json("benchmarks/per-image.json")["summary"]
     notebook = _json("benchmarks/notebook.json")["scenarios"]["gray-gaussian"]
     load = _json("load_test.json")
     assert load["completed"] == load["sessions"] == 10 and not load["failed"]  # "all served"
@@ -106,7 +106,7 @@ def _readme_number_sources() -> list[tuple[list[str], list[str], list[int]]]:
          + [f"{min(margins):.1f}", f"{max(margins):.1f}"], []),
         (["camera-trained.json"], [f"{means[method]['psnr']:.2f}" for method in ("camera-lstm", "bm3d-oracle")
                                    for means in darker], [len(camera["photos"])]),
-        (["per-image-slow-host.json"], [f"{per_image['fine-tuned-x8_minus_bm3d']:.2f}"], []),
+        (["per-image.json"], [f"{per_image['fine-tuned-x8_minus_bm3d']:.2f}"], []),
         (["notebook.json"], [f"{notebook['notebook_test_mse']:,.0f}", f"{notebook['median']['runs']['notebook']['gain']:.2f}"],
          [len(notebook["rows"])]),
         (["load_test.json"], [f"{load['median_seconds_to_result']:.1f}", f"{load['slowest_seconds_to_result']:.1f}",
