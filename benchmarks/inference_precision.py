@@ -102,14 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.validation.is_dir():
         print(f"error: no validation folder {args.validation}.", file=sys.stderr)
         return 2
-    torch.set_num_threads(THREADS)
-    models = {name: load_pretrained(name) for name in BUNDLED}
-    for item in args.model:
+    named = {}
+    for item in args.model:  # checked before any model loads
         name, _, path = item.partition("=")
         if not (name and Path(path).is_file()):
             print(f"error: --model wants NAME=PATH of a checkpoint, not {item!r}.", file=sys.stderr)
             return 2
-        models[name] = load_checkpoint(Path(path))
+        named[name] = Path(path)
+    torch.set_num_threads(THREADS)
+    models = {name: load_pretrained(name) for name in BUNDLED}
+    models.update({name: load_checkpoint(path) for name, path in named.items()})
     record = {"validation": str(args.validation), "repeats": args.repeats, "machine": machine(), "models": {}}
     for name, model in models.items():
         score = scorer(model, args.validation)

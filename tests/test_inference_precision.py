@@ -35,3 +35,12 @@ def test_float32_scores_are_the_studys_own_and_bfloat16_stays_close(tmp_path, mo
     assert row["seconds"]["float32"] > 0 and row["seconds"]["bfloat16"] > 0
     table = (tmp_path / "inference-precision.md").read_text().splitlines()
     assert table[2] == "| model | score | float32 | bfloat16 | difference |" and len(table) == 4 + 4
+
+
+@pytest.mark.skipif(not cpu_bfloat16(), reason="the script compares only where the CPU has bfloat16 instructions")
+def test_a_bad_model_argument_is_one_line_before_any_model_loads(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(inference_precision, "OUT", tmp_path / "inference-precision")
+    monkeypatch.setattr("denoiser.models.bundled.load_pretrained", lambda name: pytest.fail("a model loaded"))
+    assert inference_precision.main([str(tmp_path), "--model", "unet"]) == 2
+    assert capsys.readouterr().err == "error: --model wants NAME=PATH of a checkpoint, not 'unet'.\n"
+    assert not list(tmp_path.iterdir())
