@@ -171,9 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         if not start.is_file():
             raise DenoiserError(f"No {start}: run the {study.recipe} campaign first.")
         from denoiser.models.checkpoint import read_payload
-        from denoiser.training.loops import CorpusConfig
         from denoiser.training.patches import image_files
-        from denoiser.training.recipe_runner import stage_scenario, stage_start
+        from denoiser.training.recipe_runner import stage_config, stage_scenario, stage_start
         from denoiser.training.start import Start, starting_model
 
         scorer = SCORERS[scenario_name]
@@ -182,9 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         stage = candidate.stage(args.candidate, STAGES[study.after][1],
                                 study.first_seed + list(study.candidates).index(args.candidate))
         scenario = stage_scenario(get_scenario(scenario_name), stage)
-        config = CorpusConfig(steps=stage.steps, batch_size=stage.batch_size, patch_size=stage.patch_size,
-                              learning_rate=stage.learning_rate, seed=stage.seed, threads=args.threads,
-                              checkpoint_every=SAVE_EVERY, balance_noise_levels=stage.balance_noise_levels)
+        config = stage_config(stage, args.threads, SAVE_EVERY)
         images = [load_image(path, scenario.channels) for path in image_files(args.corpus)]
         start_steps = read_payload(start)["metadata"]["steps"]
         model, steps, spent = train_for_cpu_minutes(

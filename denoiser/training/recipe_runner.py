@@ -177,7 +177,6 @@ def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict,
     from denoiser.models.checkpoint import load_checkpoint
     from denoiser.scenarios import get_scenario
     from denoiser.training.corpus_job import train_to_checkpoint
-    from denoiser.training.loops import CorpusConfig
     from denoiser.training.start import starting_model
 
     path = stage_file(run.out, stage.name)
@@ -197,11 +196,8 @@ def _run_stage(run: RecipeRun, owner: Recipe, stage: Stage, world, source: dict,
     images, count, described = photos.get(stage, scenario.channels, world)
     smoke = {"steps": SMOKE.steps, "patch_size": SMOKE.patch_size, "checkpoint_every": SMOKE.checkpoint_every,
              "batch_size": SMOKE.patches_per_process * world.size} if run.smoke else {}
-    config = CorpusConfig(steps=stage.steps, batch_size=stage.batch_size, patch_size=stage.patch_size,
-                          learning_rate=stage.learning_rate, seed=stage.seed,
-                          threads=run.threads or (1 if run.smoke else None),  # tiny batches: more threads only wait
-                          checkpoint_every=run.checkpoint_every, mixed_precision=not stage.float32,
-                          balance_noise_levels=stage.balance_noise_levels)
+    config = stage_config(stage, run.threads or (1 if run.smoke else None),  # tiny batches: more threads only wait
+                          run.checkpoint_every)
     config = replace(config, **smoke)
     recipe = {"name": owner.name, "stage": stage.name, "stages": lineage(stage.name),
               "settings": stage.settings(), "smoke": run.smoke, **source}
@@ -228,6 +224,16 @@ def stage_scenario(scenario, stage: Stage):
                                                          demosaics=stage.demosaics))
     noise = "training_density" if scenario.noise_kind == "salt-pepper" else "training_sigma"
     return replace(scenario, **{noise: tuple(stage.noise)})
+
+
+def stage_config(stage: Stage, threads: int | None, checkpoint_every: int):
+    """The `CorpusConfig` that trains `stage`: its steps, patches, batch, rate, seed, precision and loss."""
+    from denoiser.training.loops import CorpusConfig
+
+    return CorpusConfig(steps=stage.steps, batch_size=stage.batch_size, patch_size=stage.patch_size,
+                        learning_rate=stage.learning_rate, seed=stage.seed, threads=threads,
+                        checkpoint_every=checkpoint_every, mixed_precision=not stage.float32,
+                        balance_noise_levels=stage.balance_noise_levels)
 
 
 def stage_start(stage: Stage, out: Path) -> Start:
