@@ -40,11 +40,12 @@ The choice is the largest smallest margin over the issue's targets against BM3D 
 (sigma 10: +0.4 dB, sigma 25 and 50: +0.6 dB; BM3D's validation PSNR from model-design.json):
 the target farthest from holding decides.
 
-`color-from-gray-unet`, color-gaussian after gray-unet-1 (the first color stage of the unet):
+`color-from-gray-unet`, color-gaussian after gray-unet-1:
 - `planes`: gray-unet-1's network shared by the three opponent planes (as the bundled color model
-  serves them), trained in color on gray-unet-1's patches (64 pixels, 8 a batch), sigma 0 to 55;
-- `planes-128`: the same on patches of 128 pixels, 2 a batch (the same pixels a step).
-The rule is the gray second stage's, against CBM3D and the color targets (the same margins).
+  serves them), trained in color on gray-unet-1's patches (64 pixels, 8 a batch), sigma 0 to 55.
+It measures what a color model started from the gray unet reaches in CPU-minutes, against the color
+networks trained from scratch in the design study (`model_design.py`): the choice of the color
+design is made between them, at equal inference cost (docs/MODEL_DESIGN.md).
 """
 
 from __future__ import annotations
@@ -110,7 +111,9 @@ class Study:
         """The recipe of the finished stage: its campaign's folder holds the start."""
         return STAGES[self.after][0].name
 
+    @property
     def trains_in(self) -> str:
+        """The scenario the candidates train and are scored in."""
         return self.scenario or STAGES[self.after][0].scenario
 
 
@@ -126,9 +129,7 @@ STUDIES = {
     "gray-unet-second-stage": Study("gray-unet-1", {
         "carried": Candidate(balance=True), "patch-128": Candidate(patch=128, batch=2, balance=True),
         "specialist-20": Candidate(balance=True, noise=(0, 20), specialist_below=20)}, 401),
-    "color-from-gray-unet": Study("gray-unet-1", {
-        "planes": Candidate(balance=True), "planes-128": Candidate(patch=128, batch=2, balance=True)}, 501,
-        "color-gaussian"),
+    "color-from-gray-unet": Study("gray-unet-1", {"planes": Candidate(balance=True)}, 501, "color-gaussian"),
 }
 """Keyed by the study's name, that of its JSON and table in docs/benchmarks/."""
 
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.cpu_minutes > 0:
             raise DenoiserError("--cpu-minutes must be above 0.")
         study, record = STUDIES[args.study], results_file(args.study)
-        folder, scenario_name = campaign_folder(study.recipe), study.trains_in()
+        folder, scenario_name = campaign_folder(study.recipe), study.trains_in
         start = folder / f"{study.after}.pt"
         if args.candidate not in study.candidates:
             raise DenoiserError(f"The candidates of {args.study} are {', '.join(study.candidates)}.")

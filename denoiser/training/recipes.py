@@ -185,10 +185,11 @@ better of two third stages there, and camera-4 carries it on, the better of two 
 COLOR_UNET = Recipe("color-gaussian", (
     Stage("color-unet-1", "gray-unet-1", (0, 55), 20000, 64, 8, 2e-4, "cpu", seed=5, balance_noise_levels=True),
 ), planes=3, name="color-unet")
-"""The bundled color design, opponent planes, on the gray unet: gray-unet-1's network serves the three
-planes and trains on color patches, the color study's `planes` (`benchmarks/next_stage.py`), which
-led every color network trained from scratch on the validation photos (docs/MODEL_DESIGN.md).
-Trained on this CPU only, in chunks, in the gray campaign's folder. Not yet the bundled model."""
+"""The color model to come: gray-unet-1's network serving the three opponent planes, as the bundled
+color model's LSTM does, trained on color patches. It is the color study's `planes`
+(`benchmarks/next_stage.py`), which led every color network trained from scratch on the validation
+photos (docs/MODEL_DESIGN.md). Trained on this CPU only, in chunks, in the gray campaign's folder.
+Not yet the bundled model."""
 
 RECIPES = {recipe.name: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA, GRAY_LSTM,
                                               COLOR_UNET)}
