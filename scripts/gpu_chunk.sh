@@ -16,8 +16,12 @@ recipe=${1:?usage: gpu_chunk.sh RECIPE [MINUTES]}
 minutes=${2:-9}
 out=${OUT:?OUT: the folder whose files come back}
 cd "$(dirname "$0")/.."
-home=$(python3 -c 'import sys; from denoiser.training.recipes import folder_name, get_recipe
-print(folder_name(get_recipe(sys.argv[1])))' "$recipe")
+home=$(python3 -c 'import sys; from denoiser.training.recipes import folder_name, get_recipe, plan
+from denoiser.scenarios import get_scenario
+recipe = get_recipe(sys.argv[1])
+if any(get_scenario(owner.scenario).channels != 1 for owner, _ in plan(recipe)):
+    sys.exit(f"error: {recipe.name} has color stages, and the pack is gray: they run on the CPU.")
+print(folder_name(recipe))' "$recipe")
 folder="${CAMPAIGNS:-campaigns}/$home"
 mkdir -p "$folder"
 marker=$(mktemp)

@@ -323,6 +323,13 @@ def test_the_gpu_chunk_script_resumes_a_recipe_and_hands_back_only_the_files_it_
     assert read_payload(tmp_path / "campaigns" / "gray-salt-pepper" / "salt-pepper-1.pt")["metadata"]["recipe"]["complete"]
     assert chunk() == {"chunk.log"}  # finished: --resume skips it and nothing changed comes back
 
+    shutil.rmtree(tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    color = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_chunk.sh"), "color-unet", "1"], env=env,
+                           capture_output=True, text=True, timeout=120)  # the gray pack cannot train color
+    assert color.returncode != 0 and color.stderr.strip().endswith("the pack is gray: they run on the CPU.")
+    assert not list((tmp_path / "out").iterdir()) and not (tmp_path / "campaigns" / "gray-gaussian").exists()
+
 
 def test_the_gpu_pack_is_each_photos_luminance_in_8_bits(tmp_path):
     from denoiser.images import load_image
