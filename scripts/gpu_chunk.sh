@@ -4,8 +4,8 @@
 # Here, once:   python scripts/gpu_pack.py CORPUS_DIR      (writes .corpus-gray, about 35 MiB)
 # With the device tool:
 #   run(command="bash scripts/gpu_chunk.sh gray-gaussian 9", carry=[".corpus-gray"], timeout_s=720)
-# The recipe resumes from the committed stage files in campaigns/FOLDER/ (`recipes.folder_name`:
-# a color recipe shares the gray one's folder; they travel with the tree),
+# The recipe resumes from the committed stage files in campaigns/FOLDER/ (`recipes.folder_name`;
+# they travel with the tree); a recipe with color stages is refused, as the pack is gray. It
 # trains MINUTES (default 9: the machine's start and the transfers take the rest), and the stage files
 # it changed come back under the reply's files_at: copy them into campaigns/FOLDER/, score the point
 # as after a CPU chunk, and commit. OUT is set by the device tool; outside it, set it to any folder.
