@@ -46,6 +46,13 @@ the target farthest from holding decides.
 It measures what a color model started from the gray unet reaches in CPU-minutes, against the color
 networks trained from scratch in the design study (`model_design.py`): the choice of the color
 design is made between them, at equal inference cost (docs/MODEL_DESIGN.md).
+
+`gray-unet-third-stage`, gray-gaussian after gray-unet-2:
+- `specialist-carried`: gray-unet-2's low-noise specialist trained on (sigma 0 to 20, its patches), the
+  general network untouched.
+Sigma 10 is the one gray target short (+0.39 of +0.4 dB on the benchmark set). The rule: a third
+stage is run if this candidate's sigma 10 on validation is 0.03 dB or more above gray-unet-2's
+36.96 within 20 CPU-minutes; otherwise the low-noise curve is taken as flat.
 """
 
 from __future__ import annotations
@@ -130,6 +137,7 @@ STUDIES = {
         "carried": Candidate(balance=True), "patch-128": Candidate(patch=128, batch=2, balance=True),
         "specialist-20": Candidate(balance=True, noise=(0, 20), specialist_below=20)}, 401),
     "color-from-gray-unet": Study("gray-unet-1", {"planes": Candidate(balance=True)}, 501, "color-gaussian"),
+    "gray-unet-third-stage": Study("gray-unet-2", {"specialist-carried": Candidate(balance=True, noise=(0, 20))}, 601),
 }
 """Keyed by the study's name, that of its JSON and table in docs/benchmarks/."""
 
