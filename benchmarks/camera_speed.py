@@ -51,6 +51,15 @@ def camera_photo(source: Path, target: Path) -> None:
     save_image(noisy, target)
 
 
+def benchmark_photo(folder: Path, name: str | None) -> Path:
+    """The benchmark photo called `name` in `folder` (the first by name when None); a `DenoiserError` if none."""
+    files = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    chosen = [p for p in files if name in (None, p.stem)]
+    if not chosen:
+        raise DenoiserError(f"No benchmark photo {name or ''} in {folder}.")
+    return chosen[0]
+
+
 def timed_command(arguments: list[str]) -> dict:
     """Wall seconds and peak resident memory (MB) of one `python -m denoiser` command. The peak is the
     child's VmHWM, read every 0.2 s until it exits: it counts the command's own memory only (the kernel's
@@ -80,13 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     try:
-        files = sorted(p for p in args.corpus_benchmark.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        chosen = [p for p in files if args.photo in (None, p.stem)]
-        if not chosen:
-            raise DenoiserError(f"No benchmark photo {args.photo or ''} in {args.corpus_benchmark}.")
+        source = benchmark_photo(args.corpus_benchmark, args.photo)
         with tempfile.TemporaryDirectory() as folder:
             photo = Path(folder) / "camera-12mp.png"
-            camera_photo(chosen[0], photo)
+            camera_photo(source, photo)
             runs = {}
             for scenario in SCENARIOS:
                 runs[scenario] = timed_command(["denoise", str(photo), "-o", str(Path(folder) / f"{scenario}.png"),
@@ -95,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     except DenoiserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    record = {"photo": chosen[0].stem, "size": [WIDTH, HEIGHT], "camera": CAMERA.name, "runs": runs,
+    record = {"photo": source.stem, "size": [WIDTH, HEIGHT], "camera": CAMERA.name, "runs": runs,
               "ratio": round(runs["color-camera"]["seconds"] / runs["color-gaussian"]["seconds"], 3),
               "machine": machine(), "load_average": os.getloadavg()}
     args.out.mkdir(parents=True, exist_ok=True)

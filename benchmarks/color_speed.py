@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from camera_speed import timed_command  # noqa: E402
+from camera_speed import benchmark_photo, timed_command  # noqa: E402
 
 from denoiser.errors import DenoiserError  # noqa: E402
 from denoiser.evaluation.comparison import machine  # noqa: E402
-from denoiser.images import IMAGE_SUFFIXES, load_image, save_image  # noqa: E402
+from denoiser.images import load_image, save_image  # noqa: E402
 from denoiser.noise import GaussianNoise  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks"
@@ -105,13 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         models[name] = ["--model", path]
     try:
-        files = sorted(p for p in args.corpus_benchmark.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        chosen = [p for p in files if args.photo in (None, p.stem)]
-        if not chosen:
-            raise DenoiserError(f"No benchmark photo {args.photo or ''} in {args.corpus_benchmark}.")
+        source = benchmark_photo(args.corpus_benchmark, args.photo)
         with tempfile.TemporaryDirectory() as temporary:
             folder = Path(temporary)
-            width, height = noisy_photo(chosen[0], folder / "noisy.png", folder / "crop.png", args.crop)
+            width, height = noisy_photo(source, folder / "noisy.png", folder / "crop.png", args.crop)
             crop_seconds = cbm3d_seconds(folder / "crop.png", folder)
             scale = WIDTH * HEIGHT / (width * height)
             runs = {}
@@ -123,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     except DenoiserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    record = {"photo": chosen[0].stem, "size": [WIDTH, HEIGHT], "sigma": SIGMA,
+    record = {"photo": source.stem, "size": [WIDTH, HEIGHT], "sigma": SIGMA,
               "models": {name: extra[1:] for name, extra in models.items()},
               "cbm3d": {"crop": [width, height], "crop_seconds": round(crop_seconds, 2), "scale": round(scale, 3),
                         "seconds": round(crop_seconds * scale, 1)},
