@@ -53,6 +53,18 @@ design is made between them, at equal inference cost (docs/MODEL_DESIGN.md).
 Sigma 10 is the one gray target short (+0.39 of +0.4 dB on the benchmark set). The rule: a third
 stage is run if this candidate's sigma 10 on validation is 0.03 dB or more above gray-unet-2's
 36.96 within 20 CPU-minutes; otherwise the low-noise curve is taken as flat.
+
+`color-unet-second-stage`, color-gaussian after color-unet-1 (sigmas below are the planes' own: the
+opponent planes scale the input's sigma by 0.58, 0.71 and 0.61, `networks.OPPONENT_NOISE_SCALE`):
+- `carried`: color-unet-1's patches and sigmas 0 to 55, carried on;
+- `specialist-20`: a low-noise specialist for planes below sigma 20, started from gray-unet-2's
+  specialist (trained below gray sigma 20), trained on input sigmas 0 to 34.7 (20 / 0.577: every
+  input whose mean plane it serves); it serves every plane of inputs up to sigma 28;
+- `specialist-12`: the same below plane sigma 12 (input sigmas 0 to 20.8), the bundled color LSTM's
+  threshold; it serves sigma 10 and leaves sigma 25 to the general network.
+The rule is gray-unet-second-stage's: the largest smallest margin over the issue's targets against
+CBM3D on validation (sigma 10: +0.4 dB, 25 and 50: +0.6 dB; CBM3D's validation PSNR from
+model-design.json), 10 CPU-minutes each.
 """
 
 from __future__ import annotations
@@ -91,13 +103,15 @@ class Candidate:
     """The noise levels trained on; None keeps the finished stage's."""
     specialist_below: float | None = None
     """Add a low-noise specialist below this sigma and train only it (`training.start`)."""
+    specialist_from: str | None = None
+    """The stage whose specialist starts the candidate's, instead of a copy of the start's network."""
 
     def stage(self, name: str, after: Stage, seed: int) -> Stage:
         """The candidate as a recipe stage that starts from `after`, so the recipes' own code builds
         its model and noise."""
         return Stage(name, after.name, self.noise or after.noise, HORIZON, self.patch, self.batch, LEARNING_RATE,
                      "cpu", seed=seed, balance_noise_levels=self.balance, demosaics=self.demosaics,
-                     specialist_below=self.specialist_below)
+                     specialist_below=self.specialist_below, specialist_from=self.specialist_from)
 
 
 MIX = ("bilinear", "hamilton-adams")
@@ -138,6 +152,11 @@ STUDIES = {
         "specialist-20": Candidate(balance=True, noise=(0, 20), specialist_below=20)}, 401),
     "color-from-gray-unet": Study("gray-unet-1", {"planes": Candidate(balance=True)}, 501, "color-gaussian"),
     "gray-unet-third-stage": Study("gray-unet-2", {"specialist-carried": Candidate(balance=True, noise=(0, 20))}, 601),
+    "color-unet-second-stage": Study("color-unet-1", {
+        "carried": Candidate(balance=True),
+        "specialist-20": Candidate(balance=True, noise=(0, 34.7), specialist_below=20, specialist_from="gray-unet-2"),
+        "specialist-12": Candidate(balance=True, noise=(0, 20.8), specialist_below=12, specialist_from="gray-unet-2")},
+        701),
 }
 """Keyed by the study's name, that of its JSON and table in docs/benchmarks/."""
 
@@ -196,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         model, steps, spent = train_for_cpu_minutes(
             lambda: starting_model(scenario.model, stage_start(stage, folder)), images, scenario, config,
             ROOT / "runs" / args.study / f"{args.candidate}.pt",
-            {"scenario": scenario_name, "candidate": args.candidate, "start": f"{study.after} at {start_steps} steps"},
+            {"scenario": scenario_name, "candidate": args.candidate, "start": f"{study.after} at {start_steps} steps",
+             "specialist_from": candidate.specialist_from},
             args.cpu_minutes, args.candidate)
         point = {"cpu_minutes": round(spent, 2), "steps": steps, "psnr": scorer.psnr(model, crops)}
     except DenoiserError as error:
@@ -209,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     # read only now, after the slow scoring: a candidate trained beside this one may have written it meanwhile
     results = json.loads(record.read_text()) if record.is_file() else fresh
     settings = {"patch": candidate.patch, "batch": candidate.batch, "balance": candidate.balance,
-                "demosaics": candidate.demosaics, "noise": stage.noise, "specialist_below": candidate.specialist_below}
+                "demosaics": candidate.demosaics, "noise": stage.noise, "specialist_below": candidate.specialist_below,
+                "specialist_from": candidate.specialist_from}
     results["candidates"].setdefault(args.candidate, {**settings, "curve": []})["curve"].append(point)
     record.write_text(json.dumps(results, indent=2) + "\n")
     record.with_suffix(".md").write_text(render(results))

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from denoiser.models.checkpoint import read_payload
+from denoiser.models.checkpoint import load_checkpoint, read_payload
+from denoiser.models.networks import specialist_of
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -69,6 +70,33 @@ def test_a_color_study_trains_the_gray_stages_network_on_opponent_planes(tmp_pat
     point, start, noisy = results["candidates"]["planes"]["curve"][0], results["start"], results["noisy"]
     assert point["steps"] > 0 and all(start[key] != point["psnr"][key] for key in start)  # the whole network trains
     assert all(np.isfinite(list(point["psnr"].values()))) and set(noisy) == set(start) == {"10", "25", "50"}
+
+
+def distance(a, b) -> float:
+    """The largest difference between two networks' weights."""
+    return max(float((x - y).abs().max()) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_a_color_specialist_starts_from_the_gray_specialist(tmp_path, finished_gray_unet):
+    corpus, validation = finished_gray_unet
+    folder = tmp_path / "campaigns" / "gray-gaussian"
+    result = subprocess.run([sys.executable, "-m", "denoiser", "recipe", "color-unet", "--smoke", "--resume", "--corpus", str(corpus),
+                             "--out", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert next_stage.main([str(corpus), str(validation), "--study", "color-unet-second-stage", "--candidate",
+                            "specialist-20", "--cpu-minutes", "0.03"]) == 0
+    results = json.loads((tmp_path / "docs" / "benchmarks" / "color-unet-second-stage.json").read_text())
+    record = results["candidates"]["specialist-20"]
+    assert (record["noise"], record["specialist_below"], record["specialist_from"]) == ([0, 34.7], 20, "gray-unet-2")
+    state = read_payload(tmp_path / "runs" / "color-unet-second-stage" / "specialist-20.pt")
+    assert state["model_config"]["specialist_below"] == 20 and state["model_config"]["opponent_colors"]
+    specialist = specialist_of(load_checkpoint(tmp_path / "runs" / "color-unet-second-stage" / "specialist-20.pt").model)
+    gray = specialist_of(load_checkpoint(folder / "gray-unet-2.pt").model)
+    general = load_checkpoint(folder / "color-unet-1.pt").model.plane
+    assert distance(specialist, gray) < distance(specialist, general)  # a few steps from the gray specialist
+    point, start = record["curve"][0], results["start"]
+    assert point["psnr"]["50"] == start["50"]  # every plane of sigma 50 is above 20: the general network's
+    assert point["psnr"]["10"] != start["10"] and np.isfinite(point["psnr"]["10"])
 
 
 def test_an_unknown_candidate_or_a_missing_start_is_one_line(tmp_path, monkeypatch, capsys):

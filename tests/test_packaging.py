@@ -132,6 +132,6 @@ def test_the_wheel_carries_the_weights_the_licenses_and_the_command(tmp_path):
     weights = {path.name for path in (ROOT / "denoiser" / "weights").glob("*.pt")}
     assert weights and {f"denoiser/weights/{name}" for name in weights} <= names
     assert {"denoiser/weights/COPYING", f"{info}/licenses/LICENSE"} <= names
-    assert "denoiser = denoiser.cli:main" in entry_points
+    assert "denoiser = denoiser.__main__:run" in entry_points
     assert "License-Expression: BSD-3-Clause AND GPL-2.0-or-later" in metadata
     assert "Requires-Dist: torch==2.13.0" in metadata and "Requires-Dist: pandas==3.1.1; extra == \"app\"" in metadata

@@ -35,7 +35,13 @@ from denoiser.models.config import ARCHITECTURES, CELLS, DOWNSCALES, ModelConfig
 
 
 def build_model(config: ModelConfig) -> nn.Module:
-    """The network a config describes."""
+    """The network a config describes, its convolution weights stored channels-last: oneDNN's
+    convolutions run about a quarter faster on them on this CPU, in inference and training alike,
+    with the same results to 1e-6 (a loaded checkpoint's weights are copied into this layout)."""
+    return _network(config).to(memory_format=torch.channels_last)
+
+
+def _network(config: ModelConfig) -> nn.Module:
     if config.fill_impulses and not config.impulse_mask:
         raise ValueError("fill_impulses needs impulse_mask: only detected impulses are filled.")
     if config.cell not in CELLS:
@@ -47,10 +53,10 @@ def build_model(config: ModelConfig) -> nn.Module:
     if config.opponent_colors:
         if config.channels != 3:
             raise ValueError("opponent_colors needs 3 channels.")
-        return OpponentColorDenoiser(config, build_model(replace(config, channels=1, opponent_colors=False)))
+        return OpponentColorDenoiser(config, _network(replace(config, channels=1, opponent_colors=False)))
     if config.specialist_below > 0:
         general = replace(config, specialist_below=0.0)
-        return WithSpecialist(config, build_model(general), build_model(general))
+        return WithSpecialist(config, _network(general), _network(general))
     if config.architecture == "renet":
         return ReNetDenoiser(config)
     if config.architecture == "row":
@@ -372,7 +378,7 @@ def deepen(model: nn.Module, depth: int) -> nn.Module:
         raise ValueError("Only the renet architecture can be deepened.")
     if depth < plane.config.depth:
         raise ValueError(f"A model of depth {plane.config.depth} cannot become one of depth {depth}.")
-    deeper = ReNetDenoiser(replace(plane.config, depth=depth))
+    deeper = build_model(replace(plane.config, depth=depth))
     deeper.load_state_dict(plane.state_dict(), strict=False)
     with torch.no_grad():
         for block in deeper.blocks[plane.config.depth:]:
