@@ -80,7 +80,7 @@ def distance(a, b) -> float:
 def test_a_color_specialist_starts_from_the_gray_specialist(tmp_path, finished_gray_unet):
     corpus, validation = finished_gray_unet
     folder = tmp_path / "campaigns" / "gray-gaussian"
-    result = subprocess.run([sys.executable, "-m", "denoiser", "recipe", "color-unet", "--smoke", "--resume", "--corpus", str(corpus),
+    result = subprocess.run([sys.executable, "-m", "denoiser", "recipe", "color-gaussian", "--smoke", "--resume", "--corpus", str(corpus),
                              "--out", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert next_stage.main([str(corpus), str(validation), "--study", "color-unet-second-stage", "--candidate",

@@ -69,7 +69,7 @@ def test_the_recipes_transcribe_the_lstm_models_stages():
     (salt_pepper,) = RECIPES["gray-salt-pepper"].stages
     assert (salt_pepper.start, salt_pepper.noise, salt_pepper.steps) == (RANDOM, (0.02, 0.8), 4000)
 
-    color = RECIPES["color-gaussian"]
+    color = RECIPES["color-lstm"]
     assert color.stages[0].start == "gray-6"
     assert (color.stages[3].specialist_below, color.stages[3].specialist_from) == (12, "gray-9")
 
@@ -81,7 +81,7 @@ def test_every_stage_starts_from_one_that_runs_before_it():
         assert len(order) == len(set(order)) and order[-1] == each.model.name
         for _, stage in plan(each):
             assert all(order.index(start) < order.index(stage.name) for start in stage.starts())
-    color = [stage.name for _, stage in plan(RECIPES["color-gaussian"])]
+    color = [stage.name for _, stage in plan(RECIPES["color-lstm"])]
     assert color[:6] == [f"gray-{i}" for i in range(1, 7)] and "gray-9" in color and "gray-10" not in color
     assert lineage("gray-10") == [f"gray-{i}" for i in range(1, 9)] + ["gray-10"]  # not the specialist of gray-9
 
@@ -106,7 +106,7 @@ def test_only_a_random_start_chooses_the_architecture_and_hidden_size():
     assert first.settings()["architecture"] == "unet" and "architecture" not in RECIPES["gray-lstm"].stages[0].settings()
     with pytest.raises(ValueError, match="only a random start chooses"):
         replace(RECIPES["gray-lstm"].stages[1], hidden=64)
-    assert [each.name for each in RECIPES.values() if not each.bundled] == ["gray-lstm", "color-unet"]
+    assert [each.name for each in RECIPES.values() if not each.bundled] == ["gray-lstm", "color-lstm"]
     assert RECIPES["gray-lstm"].scenario == "gray-gaussian"
 
 
@@ -228,10 +228,10 @@ def test_resume_carries_on_an_unfinished_stage(gray_run, tmp_path):
 
 def test_color_starts_from_the_gray_stages_in_the_same_folder(gray_run, tmp_path):
     out = shutil.copytree(gray_run, tmp_path / "runs")
-    result = recipe("color-gaussian", "--smoke", "--out", out, "--resume")
+    result = recipe("color-lstm", "--smoke", "--out", out, "--resume")
     assert result.stdout.count("finished, skipped") == 9  # gray-1 to gray-9; gray-10 to 12 are not needed
     color = {i: load_checkpoint(out / f"color-{i}.pt") for i in range(1, 6)}
-    assert color[5].metadata["recipe"]["stages"] == [stage.name for _, stage in plan(RECIPES["color-gaussian"])]
+    assert color[5].metadata["recipe"]["stages"] == [stage.name for _, stage in plan(RECIPES["color-lstm"])]
     assert color[1].config.opponent_colors and color[1].metadata["init"]["file"] == "gray-6.pt"
     assert color[4].config.specialist_below == 12 and color[4].metadata["specialist_from"]["file"] == "gray-9.pt"
     assert same_weights(color[4].model.plane.general, color[3].model.plane)  # only the specialist trains
@@ -256,8 +256,8 @@ def test_smoke_runs_the_gray_recipe_from_a_new_unet_then_its_low_noise_specialis
                for name, value in model.model.named_parameters() if name.startswith("general."))
 
 
-def test_smoke_runs_the_color_unet_recipe_from_the_gray_unet_on_opponent_planes(tmp_path):
-    recipe("color-unet", "--smoke", "--out", tmp_path / "runs")
+def test_smoke_runs_the_color_recipe_from_the_gray_unet_on_opponent_planes(tmp_path):
+    recipe("color-gaussian", "--smoke", "--out", tmp_path / "runs")
     gray, model = (load_checkpoint(tmp_path / "runs" / f"{name}.pt") for name in ("gray-unet-1", "color-unet-1"))
     config = model.config
     assert (config.architecture, config.hidden, config.channels, config.opponent_colors) == ("unet", 48, 3, True)
@@ -325,7 +325,7 @@ def test_the_gpu_chunk_script_resumes_a_recipe_and_hands_back_only_the_files_it_
 
     shutil.rmtree(tmp_path / "out")
     (tmp_path / "out").mkdir()
-    color = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_chunk.sh"), "color-unet", "1"], env=env,
+    color = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_chunk.sh"), "color-gaussian", "1"], env=env,
                            capture_output=True, text=True, timeout=120)  # the gray pack cannot train color
     assert color.returncode != 0 and color.stderr.strip().endswith("the pack is gray: they run on the CPU.")
     assert not list((tmp_path / "out").iterdir()) and not (tmp_path / "campaigns" / "gray-gaussian").exists()

@@ -1,6 +1,6 @@
 """The models' training recipes as data, each a list of `Stage`s: one `Recipe` per scenario for its
-bundled weights, plus recipes that are not bundled: a campaign under way (`color-unet`) and the
-previous gray model (`gray-lstm`), whose stages the bundled color model starts from.
+bundled weights, plus the recipes of the LSTMs bundled before the unets (`gray-lstm`, `color-lstm`),
+which are not.
 
 `python -m denoiser recipe NAME --corpus DIR --out DIR` runs them (`denoiser.training.recipe_runner`);
 `--list` prints the table below. Each stage is one `train` run: where it starts, on which noise
@@ -137,8 +137,8 @@ GRAY_LSTM = Recipe("gray-gaussian", (
           seed=31, balance_noise_levels=True),
     Stage("gray-12", "gray-11", (0, 20), 1200, 96, 128, 1e-4, "gpu", seed=41, balance_noise_levels=True),
 ), name="gray-lstm")
-"""The gray LSTM bundled before the unet: hand-joined CPU and GPU stages. Kept because the bundled color
-model (`color-gaussian`) starts from its stage gray-6 and its specialist from gray-9."""
+"""The gray LSTM bundled before the unet: hand-joined CPU and GPU stages. Kept with the color LSTM's
+recipe (`color-lstm`), which starts from its stage gray-6 and its specialist from gray-9."""
 
 GRAY_GAUSSIAN = Recipe("gray-gaussian", (
     Stage("gray-unet-1", RANDOM, (0, 55), 100000, 64, 8, 1e-3, "cpu", depth=1, seed=2, balance_noise_levels=True,
@@ -160,14 +160,16 @@ COLOR_REACH = 20.8
 """The input sigma whose mean plane (sigma x 0.577, the least-scaled opponent plane) reaches the
 color specialist's threshold of 12: the color specialist trains below it."""
 
-COLOR_GAUSSIAN = Recipe("color-gaussian", (
+COLOR_LSTM = Recipe("color-gaussian", (
     Stage("color-1", "gray-6", (0, 55), 1500, 64, 8, 2e-4, "cpu", balance_noise_levels=True),
     Stage("color-2", "color-1", (0, 55), 1449, 96, 64, 2e-4, "gpu", seed=9, balance_noise_levels=True),
     Stage("color-3", "color-2", (0, 55), 500, 96, 64, 1e-4, "gpu", seed=12, balance_noise_levels=True),
     Stage("color-4", "color-3", (0, COLOR_REACH), 1100, 96, 64, 2e-4, "gpu", specialist_below=12,
           specialist_from="gray-9", seed=33, balance_noise_levels=True),
     Stage("color-5", "color-4", (0, COLOR_REACH), 950, 96, 64, 1e-4, "gpu", seed=43, balance_noise_levels=True),
-), planes=3)
+), planes=3, name="color-lstm")
+"""The color LSTM bundled before the unet: the gray LSTM's network on opponent planes, hand-joined CPU
+and GPU stages."""
 
 COLOR_CAMERA = Recipe("color-camera", (
     Stage("camera-1", RANDOM, (0, 1), 40000, 64, 8, 1e-3, "cpu", depth=2),
@@ -182,17 +184,16 @@ photos at equal CPU cost; camera-3 develops half its patches by Hamilton-Adams d
 better of two third stages there, and camera-4 carries it on, the better of two fourth stages
 (`benchmarks/next_stage.py`, docs/CAMERA.md). 13,000 steps fill the issue's 8 CPU-hours."""
 
-COLOR_UNET = Recipe("color-gaussian", (
+COLOR_GAUSSIAN = Recipe("color-gaussian", (
     Stage("color-unet-1", "gray-unet-1", (0, 55), 20000, 64, 8, 2e-4, "cpu", seed=5, balance_noise_levels=True),
-), planes=3, name="color-unet")
-"""The color model to come: gray-unet-1's network serving the three opponent planes, as the bundled
-color model's LSTM does, trained on color patches. It is the color study's `planes`
-(`benchmarks/next_stage.py`), which led every color network trained from scratch on the validation
-photos (docs/MODEL_DESIGN.md). Trained on this CPU only, in chunks, in the gray campaign's folder.
-Not yet the bundled model."""
+), planes=3)
+"""gray-unet-1's network serving the three opponent planes (as the color LSTM served them), trained on
+color patches: the color study's `planes` (`benchmarks/next_stage.py`), which led every color network
+trained from scratch on the validation photos (docs/MODEL_DESIGN.md). Trained on this CPU only, in
+chunks; its stage files live in the gray campaign's folder (`folder_name`)."""
 
 RECIPES = {recipe.name: recipe for recipe in (GRAY_GAUSSIAN, GRAY_SALT_PEPPER, COLOR_GAUSSIAN, COLOR_CAMERA, GRAY_LSTM,
-                                              COLOR_UNET)}
+                                              COLOR_LSTM)}
 STAGES = {stage.name: (recipe, stage) for recipe in RECIPES.values() for stage in recipe.stages}
 
 CPU_MEGAPIXELS_PER_SECOND = 0.15
