@@ -38,6 +38,7 @@ SETTINGS = {
     "gray-sigma50": ("gray-gaussian", "--sigma", "50", "bm3d", "BM3D", BENCHMARK_PHOTOS),
     "color-sigma10": ("color-gaussian", "--sigma", "10", "bm3d", "CBM3D", COLOR_BENCHMARK_PHOTOS),
     "color-sigma25": ("color-gaussian", "--sigma", "25", "bm3d", "CBM3D", COLOR_BENCHMARK_PHOTOS),
+    "color-sigma50": ("color-gaussian", "--sigma", "50", "bm3d", "CBM3D", COLOR_BENCHMARK_PHOTOS),
     "salt-pepper-0.1": ("gray-salt-pepper", "--density", "0.1", "adaptive-median", "adaptive median", BENCHMARK_PHOTOS),
     "salt-pepper-0.5": ("gray-salt-pepper", "--density", "0.5", "adaptive-median", "adaptive median", BENCHMARK_PHOTOS),
 }

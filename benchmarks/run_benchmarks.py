@@ -37,6 +37,7 @@ SETTINGS = [
     ("gray-sigma50", "gray-gaussian", "--sigma", "50"),
     ("color-sigma10", "color-gaussian", "--sigma", "10"),
     ("color-sigma25", "color-gaussian", "--sigma", "25"),
+    ("color-sigma50", "color-gaussian", "--sigma", "50"),
     ("salt-pepper-0.1", "gray-salt-pepper", "--density", "0.1"),
     ("salt-pepper-0.3", "gray-salt-pepper", "--density", "0.3"),
     ("salt-pepper-0.5", "gray-salt-pepper", "--density", "0.5"),
@@ -44,7 +45,7 @@ SETTINGS = [
 ]
 TABLES = [  # (heading, column label, settings in the table)
     ("Gray photos, Gaussian noise", "σ = {}", ["gray-sigma10", "gray-sigma25", "gray-sigma50"]),
-    ("Color photos, Gaussian noise", "σ = {}", ["color-sigma10", "color-sigma25"]),
+    ("Color photos, Gaussian noise", "σ = {}", ["color-sigma10", "color-sigma25", "color-sigma50"]),
     ("Gray photos, salt-and-pepper noise", "density {}", [f"salt-pepper-{d}" for d in ("0.1", "0.3", "0.5", "0.7")]),
 ]
 
