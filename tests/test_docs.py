@@ -86,7 +86,7 @@ def _readme_number_sources() -> list[tuple[list[str], list[str], list[int]]]:
         return len({row["image"] for row in _json(f"benchmarks/{name}.json")["results"]})
 
     gray = [summary(f"gray-sigma{sigma}") for sigma in (10, 25, 50)]
-    color = [summary(f"color-sigma{sigma}") for sigma in (10, 25)]
+    color = [summary(f"color-sigma{sigma}") for sigma in (10, 25, 50)]
     impulses = [summary(f"salt-pepper-{density}") for density in (0.1, 0.3, 0.5, 0.7)]
     margins = [each["lstm"]["psnr"] - each["adaptive-median"]["psnr"] for each in impulses]
     camera = _json("benchmarks/camera-trained.json")

@@ -42,7 +42,7 @@ def test_each_scenario_ships_small_weights_of_its_own(key):
     if design.architecture != checkpoint.config.architecture:
         design = replace(design, architecture="unet", hidden=48, depth=1)
     assert replace(checkpoint.config, specialist_below=0.0) == design
-    assert (checkpoint.config.specialist_below > 0) == (key in ("gray-gaussian", "color-gaussian"))
+    assert (checkpoint.config.specialist_below > 0) == (key == "gray-gaussian")
 
 
 @pytest.mark.parametrize("key, noise, photos, measured", MEASURED)
