@@ -24,7 +24,7 @@ def test_picking_a_pixel_shows_the_three_maps(key):
     at.slider(key=f"{key}:influence_column").set_value(40).run()
     assert not at.exception, at.exception
     titles = chart_titles(at)
-    bundled = "U-net LSTM" if key == "gray-gaussian" else "2-D LSTM"  # the bundled network's own map
+    bundled = "U-net LSTM" if key in ("gray-gaussian", "color-gaussian") else "2-D LSTM"  # the bundled network's own map
     assert [t.split(":")[0] for t in titles] == ["Row LSTM", bundled, "BM3D"], titles
     captions = " ".join(c.value for c in at.caption)
     assert "a row LSTM trained here" in captions and "90% of the other pixels' influence lies within" in captions
