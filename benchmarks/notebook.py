@@ -5,8 +5,8 @@ preset, runs the `fit` command in this process (seed 0, downscaled to 256 pixels
 and scores the classical reference on the same noisy image's test pixels: BM3D given the true
 sigma for Gaussian noise, the adaptive median for impulses. Writes docs/benchmarks/notebook.json
 and docs/benchmarks/notebook.md (per scenario: the median of each method with its command, then
-each photo); --render rewrites the .md from the JSON alone; --update replaces only the runs asked
-for (new weights for the Quick preset, say) and keeps the rest.
+each photo); --render rewrites the .md and the medians from the JSON's runs alone; --update
+replaces only the runs asked for (new weights for the Quick preset, say) and keeps the rest.
 With --diagnose, the gray Gaussian notebook run is repeated with a batch of 32 patches instead of
 32 rows (the earlier reading of the notebook's batch), which shows why that preset learned nothing.
 Usage: python benchmarks/notebook.py [--scenarios gray-gaussian,...] [--presets notebook,scratch,quick]
@@ -85,6 +85,18 @@ def patch_batches(photo: Path, scenario_key: str, threads: int) -> dict:
 
 PRESET_ROWS = {"notebook": "row LSTM from scratch (notebook preset)", "scratch": "2-D LSTM from scratch",
                "quick": "Quick: bundled weights, fine-tuned"}
+
+
+def median_row(rows: list[dict]) -> dict:
+    """Per method, the median over the photos of its test PSNR, gain and seconds (the .md's medians),
+    rewritten with every record so an `--update` refreshes it too."""
+    def median(values) -> float:
+        return statistics.median(list(values))
+
+    runs = {preset: {key: median(r["runs"][preset][key] for r in rows) for key in ("test_psnr", "gain", "seconds")}
+            for preset in rows[0]["runs"]}
+    return {"photo": "**median**", "noisy": median(r["noisy"] for r in rows), "runs": runs,
+            "reference": {"test_psnr": median(r["reference"]["test_psnr"] for r in rows)}}
 
 
 def psnr_of_mse(mse: float) -> float:
@@ -203,15 +215,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "notebook.json")
     parser.add_argument("--diagnose", action="store_true",
                         help="also run the notebook preset with batches of 32 patches (the earlier reading)")
-    parser.add_argument("--render", action="store_true", help="only rewrite the .md from the JSON in --out")
+    parser.add_argument("--render", action="store_true", help="only rewrite the .md and the medians from the runs in the JSON in --out")
     parser.add_argument("--update", action="store_true",
                         help="replace only these runs in the JSON in --out (new weights for one preset, say)")
     args = parser.parse_args()
     if (args.render or args.update) and not args.out.is_file():
         parser.error(f"--render and --update read {args.out}: run without them first")
     if args.render:
-        args.out.with_suffix(".md").write_text(render(json.loads(args.out.read_text())))
-        print(f"wrote {args.out.with_suffix('.md')}")
+        write(json.loads(args.out.read_text()), args.out)
         return
     presets = args.presets.split(",")
     results = {}
@@ -251,9 +262,16 @@ def main() -> None:
               "scenarios": results}
     if args.update:
         record = updated(json.loads(args.out.read_text()), record)
-    args.out.write_text(json.dumps(record, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(render(record))
-    print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    write(record, args.out)
+
+
+def write(record: dict, out: Path) -> None:
+    """The JSON, each scenario's medians computed afresh from its rows, and its .md beside it."""
+    for result in record["scenarios"].values():
+        result["median"] = median_row(result["rows"])
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    out.with_suffix(".md").write_text(render(record))
+    print(f"wrote {out} and {out.with_suffix('.md')}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""benchmarks/notebook.py: an `--update` replaces only the runs it made and says where it ran."""
+"""benchmarks/notebook.py: an `--update` replaces only the runs it made and says where it ran; the medians
+follow the runs."""
 
 from __future__ import annotations
 
@@ -29,3 +30,15 @@ def test_an_update_replaces_its_runs_and_names_the_machine_it_ran_on():
     header = notebook.render(updated).split("\n\n")[0]
     assert header.endswith("`python benchmarks/notebook.py --update` (on Some Other CPU, 4 cores).")
     assert "(on " not in header.rsplit("then", 1)[0]  # the earlier commands ran on the record's machine
+
+
+def test_the_medians_are_written_afresh_from_the_runs(tmp_path):
+    record = json.loads((ROOT / "docs" / "benchmarks" / "notebook.json").read_text())
+    rows = record["scenarios"]["color-gaussian"]["rows"]  # two photos: the median is their mean
+    rows[0]["runs"]["quick"]["gain"], rows[1]["runs"]["quick"]["gain"] = 7.0, 8.0
+    record["scenarios"]["color-gaussian"]["median"]["runs"]["quick"]["gain"] = 0.0  # stale
+    notebook.write(record, tmp_path / "notebook.json")
+    written = json.loads((tmp_path / "notebook.json").read_text())["scenarios"]["color-gaussian"]["median"]
+    assert written["runs"]["quick"]["gain"] == 7.5
+    assert written["reference"]["test_psnr"] == (rows[0]["reference"]["test_psnr"] + rows[1]["reference"]["test_psnr"]) / 2
+    assert (tmp_path / "notebook.md").read_text() == notebook.render(record)
