@@ -90,9 +90,7 @@ PRESET_ROWS = {"notebook": "row LSTM from scratch (notebook preset)", "scratch":
 def median_row(rows: list[dict]) -> dict:
     """Per method, the median over the photos of its test PSNR, gain and seconds (the .md's medians),
     rewritten with every record so an `--update` refreshes it too."""
-    def median(values) -> float:
-        return statistics.median(list(values))
-
+    median = statistics.median
     runs = {preset: {key: median(r["runs"][preset][key] for r in rows) for key in ("test_psnr", "gain", "seconds")}
             for preset in rows[0]["runs"]}
     return {"photo": "**median**", "noisy": median(r["noisy"] for r in rows), "runs": runs,
