@@ -21,12 +21,15 @@ camera LSTM's mean lead over each oracle with its spread across photos, and its 
 
 The baselines do not depend on the camera model, so `--baselines-from` an earlier run's JSON (same
 cameras, crop and grid) takes their rows from it and scores only the camera LSTM: a new model is
-re-measured in a minute instead of the baselines' half hour.
+re-measured in a minute instead of the baselines' half hour. The Gaussian LSTM's rows are taken only
+when that run measured the same bundled Gaussian weights (`gaussian_model`, their SHA-256); otherwise
+they are scored again, which takes minutes (CBM3D's take the half hour).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -106,9 +109,11 @@ def best_single_sigma(method: str, noisy: np.ndarray, reference: np.ndarray) -> 
     return runs[index]
 
 
-def score_photo(model, noisy: np.ndarray, reference: np.ndarray, baselines: dict | None = None) -> dict[str, dict]:
+def score_photo(model, noisy: np.ndarray, reference: np.ndarray, baselines: dict | None = None,
+                stale: tuple[str, ...] = ()) -> dict[str, dict]:
     """Every method's PSNR, SSIM and seconds on one noisy photo (and the oracles' chosen sigmas); the
-    baselines' rows are taken from `baselines` (an earlier run's rows for this photo) when given."""
+    baselines' rows are taken from `baselines` (an earlier run's rows for this photo) when given, except
+    those of the `stale` methods (whose model changed since), which are scored again."""
     from denoiser.evaluation.baselines import run_baseline
     from denoiser.evaluation.metrics import psnr, ssim
     from denoiser.inference.tiled import denoise
@@ -119,12 +124,13 @@ def score_photo(model, noisy: np.ndarray, reference: np.ndarray, baselines: dict
     denoised = denoise(model, noisy, 0.0)
     rows["camera-lstm"] = {"psnr": psnr(reference, denoised), "ssim": ssim(reference, denoised),
                            "seconds": time.perf_counter() - started}
-    if baselines is not None:
-        if abs(baselines["noisy"]["psnr"] - rows["noisy"]["psnr"]) > 1e-6:
-            raise DenoiserError("The earlier run's noisy photo differs from this one: its baselines do not apply.")
-        return {**rows, **{name: row for name, row in baselines.items() if name not in rows}}
+    if baselines is not None and abs(baselines["noisy"]["psnr"] - rows["noisy"]["psnr"]) > 1e-6:
+        raise DenoiserError("The earlier run's noisy photo differs from this one: its baselines do not apply.")
     estimate = estimate_sigma(noisy)
     for method in ORACLES:
+        if baselines is not None and method not in stale:
+            rows.update({f"{method}-{kind}": baselines[f"{method}-{kind}"] for kind in ("estimated", "oracle")})
+            continue
         denoised, seconds = run_baseline(method, noisy, 0.0)  # at the blind estimate
         rows[f"{method}-estimated"] = {"psnr": psnr(reference, denoised), "ssim": ssim(reference, denoised),
                                        "seconds": seconds, "sigma": estimate}
@@ -147,34 +153,43 @@ def summary(per_photo: dict[str, dict[str, dict]]) -> dict:
     return {"means": means, "leads_over_oracles": leads}
 
 
-def earlier_baselines(path: Path, cameras: str, crop: int) -> dict:
-    """Per camera and photo, the baseline rows of an earlier run of the same set, crop and grid."""
+def gaussian_weights_digest() -> str:
+    """The SHA-256 of the bundled color Gaussian weights, which the Gaussian LSTM's rows measure."""
+    from denoiser.models.bundled import pretrained_path
+
+    return hashlib.sha256(pretrained_path("color-gaussian").read_bytes()).hexdigest()
+
+
+def earlier_baselines(path: Path, cameras: str, crop: int) -> tuple[dict, tuple[str, ...]]:
+    """Per camera and photo, the baseline rows of an earlier run of the same set, crop and grid, and the
+    methods among them to score again: the Gaussian LSTM where that run measured other weights."""
     try:
         earlier = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise DenoiserError(f"Cannot read the earlier run {path}: {error}") from None
     if (earlier["cameras"], earlier["crop"], earlier["sigma_grid"]) != (cameras, crop, list(SIGMA_GRID)):
         raise DenoiserError(f"{path} measured other cameras, crop or sigmas: its baselines do not apply.")
-    return {camera: result["per_photo"] for camera, result in earlier["settings"].items()}
+    stale = () if earlier.get("gaussian_model") == gaussian_weights_digest() else ("gaussian-lstm",)
+    return {camera: result["per_photo"] for camera, result in earlier["settings"].items()}, stale
 
 
 def run(corpus_benchmark: Path, cameras: str, model_path: Path | None, crop: int,
-        baselines: dict | None = None) -> dict:
+        baselines: dict | None = None, stale: tuple[str, ...] = ()) -> dict:
     from denoiser.models.bundled import load_pretrained, pretrained_path
     from denoiser.models.checkpoint import load_checkpoint
 
     model = (load_checkpoint(model_path) if model_path else load_pretrained("color-camera")).model
     images = photos(corpus_benchmark, crop)
     record = {"cameras": cameras, "crop": crop, "photos": list(images), "sigma_grid": list(SIGMA_GRID),
-              "model": str(model_path or pretrained_path("color-camera").relative_to(ROOT)), "machine": machine(),
-              "settings": {}}
+              "model": str(model_path or pretrained_path("color-camera").relative_to(ROOT)),
+              "gaussian_model": gaussian_weights_digest(), "machine": machine(), "settings": {}}
     for camera in CAMERAS[cameras]:
         per_photo = {}
         for name, image in images.items():
             reference, noisy = camera.pair(image, np.random.default_rng([zlib.crc32(name.encode()),
                                                                          int(camera.gain * 100)]))
             earlier = None if baselines is None else baselines[camera.name][name]
-            per_photo[name] = score_photo(model, noisy, reference, earlier)
+            per_photo[name] = score_photo(model, noisy, reference, earlier, stale)
             print(f"{camera.name} {name}: camera LSTM {per_photo[name]['camera-lstm']['psnr']:.2f}, CBM3D oracle "
                   f"{per_photo[name]['bm3d-oracle']['psnr']:.2f}", file=sys.stderr)
         record["settings"][camera.name] = {"per_photo": per_photo, **summary(per_photo)}
@@ -214,9 +229,9 @@ def main(argv: list[str] | None = None) -> int:
             raise DenoiserError(f"No such folder: {args.corpus_benchmark}")
         if args.crop < 16:
             raise DenoiserError("--crop must be at least 16 pixels.")
-        baselines = None if args.baselines_from is None else earlier_baselines(args.baselines_from, args.cameras,
-                                                                                args.crop)
-        record = run(args.corpus_benchmark, args.cameras, args.model, args.crop, baselines)
+        baselines, stale = (None, ()) if args.baselines_from is None else earlier_baselines(
+            args.baselines_from, args.cameras, args.crop)
+        record = run(args.corpus_benchmark, args.cameras, args.model, args.crop, baselines, stale)
         if baselines is not None:
             record["baselines_from"] = args.baselines_from.name  # deterministic rows: a rerun without it gives the same
     except DenoiserError as error:

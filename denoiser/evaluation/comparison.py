@@ -174,7 +174,8 @@ def model_record(path: str | os.PathLike) -> dict:
 
 
 def machine() -> dict[str, str | int]:
-    """Where the numbers were measured: the CPU model, its cores, the accelerator if any, versions."""
+    """Where the numbers were measured: the CPU model, its cores and last-level cache, the accelerator if
+    any, versions. The cache tells apart machines that share a model name ("Intel(R) Xeon(R) Processor")."""
     import torch
 
     cpu = platform.processor() or platform.machine()
@@ -183,9 +184,25 @@ def machine() -> dict[str, str | int]:
         names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
                  if line.startswith("model name")]
         cpu = names[0] if names else cpu
-    return {"cpu": cpu, "cores": os.cpu_count() or 0,
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
+    found = {"cpu": cpu, "cores": os.cpu_count() or 0}
+    if cache := last_level_cache():
+        found["last_level_cache"] = cache
+    return {**found, "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
             "python": platform.python_version(), "torch": torch.__version__}
+
+
+def last_level_cache() -> str | None:
+    """The first CPU's largest cache level and size as Linux reports it ("L3 491520K"), None elsewhere."""
+    levels = []
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            levels.append((int((index / "level").read_text()), (index / "size").read_text().strip()))
+        except (OSError, ValueError):
+            continue
+    if not levels:
+        return None
+    level, size = max(levels)
+    return f"L{level} {size}"
 
 
 def _as_image(image: np.ndarray, channels: int, name: str) -> np.ndarray:
