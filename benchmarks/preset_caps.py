@@ -1,0 +1,117 @@
+"""Should a per-image preset's epoch cap be raised, so that its time ends it? Decided on validation photos.
+
+    python benchmarks/preset_caps.py VALIDATION_DIR --scenario color-gaussian --preset scratch --epochs 500,2000
+                                     [--photos 4] [--threads 2]
+
+Quick (30 s) and the 2-D LSTM from scratch (120 s) stop at their epoch cap or their time, whichever
+comes first; on a fast machine the cap comes first and leaves time unused. For the first `--photos`
+validation photos (sorted by name, never trained on, never benchmark photos), runs `python -m denoiser
+fit PHOTO --scenario S --preset P --epochs E` for each cap (seed 0, downscaled to 256 pixels as the
+pages do), and scores the classical reference (BM3D or CBM3D, true sigma) on the same noisy image's
+test pixels. Writes docs/benchmarks/preset-caps-<scenario>-<preset>.json and .md: per photo and cap
+the test PSNR, the seconds, the epochs run and the lead over the reference, and per cap the mean and
+median lead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from denoiser.cli import main as denoiser_cli  # noqa: E402
+from denoiser.evaluation.baselines import run_baseline  # noqa: E402
+from denoiser.evaluation.comparison import machine  # noqa: E402
+from denoiser.evaluation.metrics import psnr  # noqa: E402
+from denoiser.images import IMAGE_SUFFIXES, downscale, load_image  # noqa: E402
+from denoiser.scenarios import SCENARIOS  # noqa: E402
+from denoiser.training.experiment import MAX_SIDE, split_pixels  # noqa: E402
+from denoiser.training.splits import PixelSplit  # noqa: E402
+
+OUT = ROOT / "docs" / "benchmarks"
+
+
+def run_cap(photo: Path, scenario: str, preset: str, epochs: int, threads: int, workdir: Path) -> dict:
+    """One `fit` run with the preset at `epochs`: its record, and the noisy image it made."""
+    record, noisy = workdir / f"{photo.stem}-{epochs}.json", workdir / f"{photo.stem}-{epochs}-noisy.png"
+    status = denoiser_cli(["fit", str(photo), "--scenario", scenario, "--preset", preset, "--epochs", str(epochs),
+                           "--threads", str(threads), "--json", str(record), "--noisy-out", str(noisy)])
+    if status != 0:
+        raise SystemExit(f"fit failed for {photo.name} ({scenario}, {preset}, {epochs} epochs)")
+    return {"run": json.loads(record.read_text()), "noisy": noisy}
+
+
+def reference_psnr(photo: Path, noisy_file: Path, scenario_key: str) -> float:
+    """The reference (BM3D, CBM3D for color) at the true sigma on the noisy image `fit` made, test pixels."""
+    scenario = SCENARIOS[scenario_key]
+    clean = downscale(load_image(photo, scenario.channels), MAX_SIDE)
+    noisy = load_image(noisy_file, scenario.channels)
+    denoised, _ = run_baseline("bm3d", noisy, scenario.noise.sigma)
+    return psnr(clean, denoised, split_pixels(clean.shape, PixelSplit(), 0).test)
+
+
+def study(validation: Path, scenario: str, preset: str, caps: list[int], photos: int, threads: int) -> dict:
+    files = sorted(path for path in validation.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)[:photos]
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for photo in files:
+            runs = {cap: run_cap(photo, scenario, preset, cap, threads, Path(folder)) for cap in caps}
+            reference = reference_psnr(photo, runs[caps[0]]["noisy"], scenario)
+            rows.append({"photo": photo.stem, "reference_psnr": reference, "caps": {
+                str(cap): {"test_psnr": run["run"]["splits"]["test"]["denoised_psnr"],
+                           "seconds": run["run"]["training_seconds"], "epochs": run["run"]["epochs"]}
+                for cap, run in runs.items()}})
+            print(photo.stem, {cap: round(row["test_psnr"] - reference, 2) for cap, row in rows[-1]["caps"].items()},
+                  file=sys.stderr)
+    return {"scenario": scenario, "preset": preset, "caps": caps, "threads": threads, "machine": machine(),
+            "command": " ".join(["python benchmarks/preset_caps.py VALIDATION_DIR", *sys.argv[2:]]), "rows": rows,
+            "leads": leads(rows)}
+
+
+def leads(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Per cap, the mean and median over the photos of its test PSNR minus the reference's."""
+    values = {cap: [row["caps"][cap]["test_psnr"] - row["reference_psnr"] for row in rows] for cap in rows[0]["caps"]}
+    return {cap: {"mean": statistics.mean(each), "median": statistics.median(each)} for cap, each in values.items()}
+
+
+def render(record: dict) -> str:
+    caps = [str(cap) for cap in record["caps"]]
+    lines = [f"{record['scenario']}, preset {record['preset']}: test-pixel PSNR minus the reference's (true sigma) per "
+             f"epoch cap, on {len(record['rows'])} validation photos; `{record['command']}`; "
+             f"{record['machine']['cpu']} ({record['machine'].get('last_level_cache', '')}), {record['threads']} threads.",
+             "", "| photo | " + " | ".join(f"cap {cap}: lead (s, epochs)" for cap in caps) + " |",
+             "|---|" + "---:|" * len(caps)]
+    for row in record["rows"]:
+        cells = [f"{row['caps'][cap]['test_psnr'] - row['reference_psnr']:+.2f} ({row['caps'][cap]['seconds']:.0f}, "
+                 f"{row['caps'][cap]['epochs']})" for cap in caps]
+        lines.append(f"| {row['photo']} | " + " | ".join(cells) + " |")
+    lines.append("| **mean (median)** | " + " | ".join(
+        f"{record['leads'][cap]['mean']:+.2f} ({record['leads'][cap]['median']:+.2f})" for cap in caps) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("validation", type=Path)
+    parser.add_argument("--scenario", choices=["gray-gaussian", "color-gaussian"], default="color-gaussian")
+    parser.add_argument("--preset", choices=["quick", "scratch"], default="scratch")
+    parser.add_argument("--epochs", default="500,2000", help="comma-separated caps; the first is the preset's own")
+    parser.add_argument("--photos", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    record = study(args.validation, args.scenario, args.preset, [int(cap) for cap in args.epochs.split(",")],
+                   args.photos, args.threads)
+    name = f"preset-caps-{args.scenario}-{args.preset}"
+    (OUT / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+    (OUT / f"{name}.md").write_text(render(record))
+    print(render(record))
+
+
+if __name__ == "__main__":
+    main()
