@@ -54,9 +54,15 @@ def fit(photo: Path, scenario: str, preset: str, threads: int, workdir: Path) ->
 
 
 def reference(photo: Path, scenario_key: str) -> dict:
-    """The classical reference on the noisy image `fit` made (same noise, same split, seed 0)."""
+    """The classical reference on the noisy image `fit` made of a built-in photo (same noise, same split, seed 0)."""
+    return reference_on(sample_photo(photo.stem, SCENARIOS[scenario_key].channels), scenario_key)
+
+
+def reference_on(image, scenario_key: str) -> dict:
+    """The classical reference on the noisy image `fit` makes of `image` (downscaled as `fit` does, same
+    noise, same split, seed 0)."""
     scenario = SCENARIOS[scenario_key]
-    clean = downscale(sample_photo(photo.stem, scenario.channels), MAX_SIDE)
+    clean = downscale(image, MAX_SIDE)
     noisy = noisy_input(clean, scenario.noise, 0)
     test = split_pixels(clean.shape, PixelSplit(), 0).test
     method, _ = REFERENCE[scenario.noise_kind]

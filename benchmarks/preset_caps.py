@@ -25,53 +25,41 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from notebook import reference_on  # noqa: E402
+
 from denoiser.cli import main as denoiser_cli  # noqa: E402
-from denoiser.evaluation.baselines import run_baseline  # noqa: E402
 from denoiser.evaluation.comparison import machine  # noqa: E402
-from denoiser.evaluation.metrics import psnr  # noqa: E402
-from denoiser.images import IMAGE_SUFFIXES, downscale, load_image  # noqa: E402
+from denoiser.images import IMAGE_SUFFIXES, load_image  # noqa: E402
 from denoiser.scenarios import SCENARIOS  # noqa: E402
-from denoiser.training.experiment import MAX_SIDE, split_pixels  # noqa: E402
-from denoiser.training.splits import PixelSplit  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks"
 
 
 def run_cap(photo: Path, scenario: str, preset: str, epochs: int, threads: int, workdir: Path) -> dict:
-    """One `fit` run with the preset at `epochs`: its record, and the noisy image it made."""
-    record, noisy = workdir / f"{photo.stem}-{epochs}.json", workdir / f"{photo.stem}-{epochs}-noisy.png"
+    """One `fit` run with the preset at `epochs`: its record."""
+    record = workdir / f"{photo.stem}-{epochs}.json"
     status = denoiser_cli(["fit", str(photo), "--scenario", scenario, "--preset", preset, "--epochs", str(epochs),
-                           "--threads", str(threads), "--json", str(record), "--noisy-out", str(noisy)])
+                           "--threads", str(threads), "--json", str(record)])
     if status != 0:
         raise SystemExit(f"fit failed for {photo.name} ({scenario}, {preset}, {epochs} epochs)")
-    return {"run": json.loads(record.read_text()), "noisy": noisy}
+    return json.loads(record.read_text())
 
 
-def reference_psnr(photo: Path, noisy_file: Path, scenario_key: str) -> float:
-    """The reference (BM3D, CBM3D for color) at the true sigma on the noisy image `fit` made, test pixels."""
-    scenario = SCENARIOS[scenario_key]
-    clean = downscale(load_image(photo, scenario.channels), MAX_SIDE)
-    noisy = load_image(noisy_file, scenario.channels)
-    denoised, _ = run_baseline("bm3d", noisy, scenario.noise.sigma)
-    return psnr(clean, denoised, split_pixels(clean.shape, PixelSplit(), 0).test)
-
-
-def study(validation: Path, scenario: str, preset: str, caps: list[int], photos: int, threads: int) -> dict:
-    files = sorted(path for path in validation.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)[:photos]
+def study(files: list[Path], scenario: str, preset: str, caps: list[int], threads: int, command: str) -> dict:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for photo in files:
             runs = {cap: run_cap(photo, scenario, preset, cap, threads, Path(folder)) for cap in caps}
-            reference = reference_psnr(photo, runs[caps[0]]["noisy"], scenario)
+            reference = reference_on(load_image(photo, SCENARIOS[scenario].channels), scenario)["test_psnr"]
             rows.append({"photo": photo.stem, "reference_psnr": reference, "caps": {
-                str(cap): {"test_psnr": run["run"]["splits"]["test"]["denoised_psnr"],
-                           "seconds": run["run"]["training_seconds"], "epochs": run["run"]["epochs"]}
-                for cap, run in runs.items()}})
+                str(cap): {"test_psnr": run["splits"]["test"]["denoised_psnr"], "seconds": run["training_seconds"],
+                           "epochs": run["epochs"]} for cap, run in runs.items()}})
             print(photo.stem, {cap: round(row["test_psnr"] - reference, 2) for cap, row in rows[-1]["caps"].items()},
                   file=sys.stderr)
     return {"scenario": scenario, "preset": preset, "caps": caps, "threads": threads, "machine": machine(),
-            "command": " ".join(["python benchmarks/preset_caps.py VALIDATION_DIR", *sys.argv[2:]]), "rows": rows,
-            "leads": leads(rows)}
+            "command": command, "rows": rows, "leads": leads(rows)}
 
 
 def leads(rows: list[dict]) -> dict[str, dict[str, float]]:
@@ -105,8 +93,20 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    record = study(args.validation, args.scenario, args.preset, [int(cap) for cap in args.epochs.split(",")],
-                   args.photos, args.threads)
+    try:
+        caps = [int(cap) for cap in args.epochs.split(",")]
+    except ValueError:
+        parser.error(f"--epochs takes whole numbers separated by commas, not {args.epochs!r}")
+    if min(caps) < 1 or args.photos < 1:
+        parser.error("every --epochs cap and --photos must be at least 1")
+    if not args.validation.is_dir():
+        parser.error(f"no such folder: {args.validation}")
+    files = sorted(path for path in args.validation.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)[:args.photos]
+    if not files:
+        parser.error(f"no photos in {args.validation}")
+    command = (f"python benchmarks/preset_caps.py VALIDATION_DIR --scenario {args.scenario} --preset {args.preset} "
+               f"--epochs {args.epochs} --photos {args.photos}")
+    record = study(files, args.scenario, args.preset, caps, args.threads, command)
     name = f"preset-caps-{args.scenario}-{args.preset}"
     (OUT / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
     (OUT / f"{name}.md").write_text(render(record))
