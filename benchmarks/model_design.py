@@ -21,6 +21,18 @@ The candidates are today's gray design and the ideas of issue #31, each a `Model
 - for color, trained and scored in color: `color-planes`, today's color design (the gray network on
   three opponent planes, three passes), against `color-rgb`, one network that takes R, G and B together,
   and `rgb-unet`, the gray study's winner taking R, G and B together.
+
+Added after both Gaussian models' curves flattened with the color model short of its sigma 10 target
+(docs/MODEL_DESIGN.md): is the unet too small? Two larger unets, each within the color model's
+speed budget (its 12-megapixel time may grow by 0.13 / 0.073, about 1.8 times):
+- `unet-h96`: the unet with hidden 96 in its sweeps;
+- `unet-deep`: the unet with two sweep blocks at each level;
+- `unet-rerun`: the `unet` design trained again beside them, since a CPU-minute of this session's
+  machine is not one of the machine that drew the first curves.
+The three train side by side, one thread each, to 45 CPU-minutes. The rule, fixed before the runs:
+the larger unet with the higher sigma 10 there is the design of the next campaign if it leads
+`unet-rerun` at sigma 10 by 0.05 dB or more without falling behind it by more than 0.05 at 25 or 50;
+otherwise size is not what holds the unet back at this training cost.
 """
 
 from __future__ import annotations
@@ -59,6 +71,9 @@ CANDIDATES = {
     "color-planes": get_scenario("color-gaussian").model,
     "color-rgb": ModelConfig(channels=3, depth=2),
     "rgb-unet": ModelConfig(architecture="unet", hidden=48, channels=3),
+    "unet-h96": ModelConfig(architecture="unet", hidden=96),
+    "unet-deep": ModelConfig(architecture="unet", hidden=48, depth=2),
+    "unet-rerun": ModelConfig(architecture="unet", hidden=48),
 }
 PATCH, BATCH, LEARNING_RATE, HORIZON = 64, 8, 1e-3, 100_000
 """Every candidate's training: patches, batch and rate of the recipes' from-scratch stages, with noise

@@ -69,6 +69,17 @@ Added after both specialists above fell below their start in 10 CPU-minutes (the
 undoes the color training):
 - `copy-20`: the specialist below plane sigma 20 as a copy of color-unet-1's network (as gray-unet-2's
   was of gray-unet-1's), on input sigmas 0 to 34.7. The rule stays.
+
+`color-plane-guides`, color-gaussian after color-unet-1 (whose second stage, `copy-20` run on a full
+cosine, ended below it at sigma 10; the network, which sees one plane at a time, is what limits it):
+- `carried`: color-unet-1's patches and sigmas 0 to 55, carried on, as `color-unet-second-stage`'s;
+- `guided`: the same, with each plane's pass also given the three noisy planes and which one it
+  denoises (`networks.guide_planes`, new input weights started at zero), so the chroma planes'
+  faint edges can be read from the luminance's, as CBM3D groups its chroma blocks.
+Both run 15 CPU-minutes on one thread each, side by side. The rule: `guided` is chosen if its
+smallest margin over the targets against CBM3D (gray-unet-second-stage's rule) is 0.05 dB or more
+above `carried`'s; then it runs on a full cosine as stage color-unet-2, which stays in the recipe
+only if its smallest margin on validation beats color-unet-1's.
 """
 
 from __future__ import annotations
@@ -109,13 +120,16 @@ class Candidate:
     """Add a low-noise specialist below this sigma and train only it (`training.start`)."""
     specialist_from: str | None = None
     """The stage whose specialist starts the candidate's, instead of a copy of the start's network."""
+    plane_guides: bool = False
+    """Give the color start's plane network the three planes as guides (`training.start`)."""
 
     def stage(self, name: str, after: Stage, seed: int) -> Stage:
         """The candidate as a recipe stage that starts from `after`, so the recipes' own code builds
         its model and noise."""
         return Stage(name, after.name, self.noise or after.noise, HORIZON, self.patch, self.batch, LEARNING_RATE,
                      "cpu", seed=seed, balance_noise_levels=self.balance, demosaics=self.demosaics,
-                     specialist_below=self.specialist_below, specialist_from=self.specialist_from)
+                     specialist_below=self.specialist_below, specialist_from=self.specialist_from,
+                     plane_guides=self.plane_guides)
 
 
 MIX = ("bilinear", "hamilton-adams")
@@ -162,6 +176,8 @@ STUDIES = {
         "specialist-12": Candidate(balance=True, noise=(0, 20.8), specialist_below=12, specialist_from="gray-unet-2"),
         "copy-20": Candidate(balance=True, noise=(0, 34.7), specialist_below=20)},
         701),
+    "color-plane-guides": Study("color-unet-1", {
+        "carried": Candidate(balance=True), "guided": Candidate(balance=True, plane_guides=True)}, 801),
 }
 """Keyed by the study's name, that of its JSON and table in docs/benchmarks/."""
 
@@ -235,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     results = json.loads(record.read_text()) if record.is_file() else fresh
     settings = {"patch": candidate.patch, "batch": candidate.batch, "balance": candidate.balance,
                 "demosaics": candidate.demosaics, "noise": stage.noise, "specialist_below": candidate.specialist_below,
-                "specialist_from": candidate.specialist_from}
+                "specialist_from": candidate.specialist_from, "plane_guides": candidate.plane_guides}
     results["candidates"].setdefault(args.candidate, {**settings, "curve": []})["curve"].append(point)
     record.write_text(json.dumps(results, indent=2) + "\n")
     record.with_suffix(".md").write_text(render(results))

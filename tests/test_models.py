@@ -12,6 +12,7 @@ from denoiser.models.networks import (
     deepen,
     fill_impulses,
     from_opponent,
+    guide_planes,
     impulse_mask,
     opponent_colors,
     specialist_of,
@@ -264,6 +265,49 @@ def test_add_specialist_can_start_the_specialist_from_another_trained_network(ch
     assert specialist_or_network(model) is plane  # no specialist: the network itself
     with pytest.raises(ValueError, match="same design"):
         add_specialist(model, 12.0, build_model(ModelConfig(hidden=16, features=8)))
+
+
+@pytest.mark.parametrize("specialist", [False, True])
+def test_guide_planes_starts_as_the_color_model_and_lets_each_plane_see_the_others(specialist):
+    torch.manual_seed(0)
+    plane = _trained_looking(build_model(ModelConfig(architecture="unet", hidden=8, features=8))).eval()
+    model = opponent_colors(add_specialist(plane, 20.0) if specialist else plane)
+    guided = guide_planes(model)
+    assert guided.config.plane_guides and guided.plane.config.plane_guides
+    assert count_parameters(guided) - count_parameters(model) == 6 * 8 * 9 * (2 if specialist else 1)
+    rgb, sigma = torch.rand(3, 3, 13, 11), torch.tensor([5.0, 30.0, 50.0]) / 255
+    torch.testing.assert_close(guided(rgb, sigma), model(rgb, sigma), atol=1e-6, rtol=0)
+
+    planes = to_opponent(rgb)
+    planes[:, 1] += 0.05  # more red against blue, the luminance plane as it was
+    recolored = from_opponent(planes)
+
+    def luminance_change(network):
+        return (to_opponent(network(recolored, sigma)) - to_opponent(network(rgb, sigma)))[:, 0].abs().max()
+
+    assert luminance_change(model) < 1e-3  # without guides each plane is denoised on its own (up to round-off)
+    stems = [network.stem[0] for network in ((guided.plane.general, guided.plane.specialist) if specialist
+                                              else (guided.plane,))]
+    for stem in stems:  # once the guides' weights move off zero, the red-blue plane reaches the luminance
+        stem.weight.data[:, -6:].normal_(0, 0.3)
+    assert luminance_change(guided) > 1.0
+    rebuilt = build_model(guided.config)  # what a checkpoint loads: same weights, same result
+    rebuilt.load_state_dict(guided.state_dict())
+    torch.testing.assert_close(rebuilt.eval()(rgb, sigma), guided(rgb, sigma))
+    with pytest.raises(ValueError, match="guides"):
+        guided.plane(rgb[:, :1], sigma)
+
+
+def test_guide_planes_refuses_gray_models_the_row_lstm_and_a_second_time():
+    plane = build_model(ModelConfig(hidden=8, features=8))
+    with pytest.raises(ValueError, match="color model"):
+        guide_planes(plane)
+    with pytest.raises(ValueError, match="already"):
+        guide_planes(guide_planes(opponent_colors(plane)))
+    with pytest.raises(ValueError, match="sweeping"):
+        build_model(ModelConfig(architecture="row", hidden=8, plane_guides=True))
+    with pytest.raises(ValueError, match="sweeping"):
+        build_model(ModelConfig(channels=3, hidden=8, plane_guides=True))
 
 
 def test_add_specialist_refuses_a_model_without_noise_level_or_a_second_specialist():

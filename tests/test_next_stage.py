@@ -99,6 +99,25 @@ def test_a_color_specialist_starts_from_the_gray_specialist(tmp_path, finished_g
     assert point["psnr"]["10"] != start["10"] and np.isfinite(point["psnr"]["10"])
 
 
+def test_a_guided_candidate_starts_as_the_color_stage_and_trains_its_guides(tmp_path, finished_gray_unet):
+    corpus, validation = finished_gray_unet
+    folder = tmp_path / "campaigns" / "gray-gaussian"
+    result = subprocess.run([sys.executable, "-m", "denoiser", "recipe", "color-gaussian", "--smoke", "--resume", "--corpus",
+                             str(corpus), "--out", str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert next_stage.main([str(corpus), str(validation), "--study", "color-plane-guides", "--candidate", "guided",
+                            "--cpu-minutes", "0.03"]) == 0
+    results = json.loads((tmp_path / "docs" / "benchmarks" / "color-plane-guides.json").read_text())
+    assert results["candidates"]["guided"]["plane_guides"] and results["after"] == "color-unet-1"
+    guided = load_checkpoint(tmp_path / "runs" / "color-plane-guides" / "guided.pt").model
+    start = load_checkpoint(folder / "color-unet-1.pt").model
+    assert guided.config.plane_guides and not start.config.plane_guides
+    stem, started = guided.plane.stem[0].weight, start.plane.stem[0].weight
+    assert stem.shape[1] == started.shape[1] + 6 and stem[:, -6:].abs().max() > 0  # the guides' weights trained
+    point = results["candidates"]["guided"]["curve"][0]
+    assert point["steps"] > 0 and all(np.isfinite(list(point["psnr"].values())))
+
+
 def test_an_unknown_candidate_or_a_missing_start_is_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(campaign, "CAMPAIGNS", tmp_path / "campaigns")
     study = ["--study", "gray-unet-second-stage"]

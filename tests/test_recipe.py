@@ -122,6 +122,26 @@ def test_a_new_network_takes_the_starts_architecture_and_trained_weights_keep_th
         starting_model(design, Start(init=pretrained_path("gray-gaussian"), architecture="unet"))
 
 
+def test_plane_guides_are_added_to_a_trained_color_model_only():
+    from denoiser.errors import DenoiserError
+    from denoiser.models.bundled import pretrained_path
+    from denoiser.training.recipes import Stage, describe_start
+    from denoiser.training.start import Start, starting_model
+
+    guided = Stage("guided", "color-unet-1", (0, 55), 10, 64, 8, 2e-4, "cpu", plane_guides=True)
+    assert guided.settings()["plane_guides"] and "plane_guides" not in RECIPES["gray-lstm"].stages[1].settings()
+    assert describe_start(guided) == "color-unet-1; adds plane guides"
+    with pytest.raises(ValueError, match="not random ones"):
+        replace(guided, start=RANDOM)
+    design = SCENARIOS["color-gaussian"].model
+    model = starting_model(design, Start(init=pretrained_path("color-gaussian"), plane_guides=True))
+    assert model.config == replace(load_checkpoint(pretrained_path("color-gaussian")).config, plane_guides=True)
+    with pytest.raises(DenoiserError, match="not a new network"):
+        starting_model(design, Start(plane_guides=True))
+    with pytest.raises(DenoiserError, match="plane guides: Only a color model"):
+        starting_model(SCENARIOS["gray-gaussian"].model, Start(init=pretrained_path("gray-gaussian"), plane_guides=True))
+
+
 def test_the_commit_is_unknown_outside_a_git_checkout(tmp_path):
     assert source_version(tmp_path) == {"commit": "unknown", "dirty": None}
     known = source_version()

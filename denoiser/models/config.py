@@ -27,6 +27,10 @@ class ModelConfig:
     """Fill the masked pixels from clean neighbours before the network (needs `impulse_mask`)."""
     opponent_colors: bool = False
     """Color only: denoise opponent-colour planes with one shared single-channel network."""
+    plane_guides: bool = False
+    """With `opponent_colors`: each plane's pass also sees the three noisy planes and which one it
+    denoises (six more input channels), so a plane's edges can be found in the others, as CBM3D
+    groups the colour planes by the luminance's blocks (`models.networks.guide_planes`)."""
     cell: str = "lstm"
     """The recurrent cell of the sweeps: an LSTM, or a GRU (three gates instead of four)."""
     downscale: int = 1

@@ -10,7 +10,8 @@ the noise and subtract it).
   skip connections: the sequences are shorter and fewer, the receptive field still the whole image.
 - `OpponentColorDenoiser`: color as three decorrelated planes (luminance and two colour
   differences, as CBM3D works) through one shared single-channel network, so a gray model
-  denoises color and all its training serves both.
+  denoises color and all its training serves both. With `plane_guides` each plane's pass also
+  sees all three noisy planes (`guide_planes` adds them to a trained network).
 - `WithSpecialist`: a general network and its low-noise specialist, a second network of the
   same design fine-tuned on low noise levels; each image goes to one of them by its noise level.
 
@@ -50,6 +51,8 @@ def _network(config: ModelConfig) -> nn.Module:
         raise ValueError(f"downscale must be one of {DOWNSCALES}.")
     if config.cell != "lstm" and config.architecture == "row":
         raise ValueError("The row LSTM is an LSTM: only the sweeping architectures take another cell.")
+    if config.plane_guides and (config.architecture == "row" or config.channels == 3 and not config.opponent_colors):
+        raise ValueError("Plane guides serve the opponent planes of a sweeping network.")
     if config.opponent_colors:
         if config.channels != 3:
             raise ValueError("opponent_colors needs 3 channels.")
@@ -111,12 +114,16 @@ class _Conditioned(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
-        self.in_channels = config.channels + int(config.noise_map) + int(config.impulse_mask)
+        self.in_channels = config.channels + int(config.noise_map) + int(config.impulse_mask) \
+            + GUIDE_CHANNELS * int(config.plane_guides)
         self.scale = config.downscale
         """The pixel-unshuffle factor (`ModelConfig.downscale`): each scale x scale block of pixels is
         one position of the network."""
 
-    def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None,
+                guide: torch.Tensor | None = None) -> torch.Tensor:
+        if self.config.plane_guides and guide is None:
+            raise ValueError("This network denoises opponent planes beside their guides: run its color model.")
         mask = impulse_mask(noisy) if self.config.impulse_mask else None
         start = fill_impulses(noisy, mask) if mask is not None and self.config.fill_impulses else noisy
         inputs = [start]
@@ -125,6 +132,8 @@ class _Conditioned(nn.Module):
             inputs.append(level.to(noisy.dtype).view(-1, 1, 1, 1).expand(-1, 1, *noisy.shape[2:]))
         if mask is not None:
             inputs.append(mask)
+        if self.config.plane_guides:
+            inputs.append(guide.to(noisy.dtype))  # last, so a network given guides keeps its other inputs' weights
         denoised = start - self._at_scale(torch.cat(inputs, dim=1))
         if mask is not None:
             denoised = torch.where(mask.bool(), denoised, noisy)
@@ -267,6 +276,10 @@ OPPONENT_OFFSET = torch.tensor([0.0, 0.5, 0.5]).view(1, 3, 1, 1)
 OPPONENT_NOISE_SCALE = OPPONENT.norm(dim=1)
 
 
+GUIDE_CHANNELS = 6
+"""A plane's guides: the three noisy opponent planes, and a one-hot of the plane being denoised."""
+
+
 def to_opponent(rgb: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) RGB in [0, 1] to opponent planes in [0, 1]."""
     return torch.einsum("kc,bchw->bkhw", OPPONENT.to(rgb), rgb) + OPPONENT_OFFSET.to(rgb)
@@ -287,9 +300,16 @@ class OpponentColorDenoiser(nn.Module):
 
     def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
         batch, _, height, width = noisy.shape
-        planes = to_opponent(noisy).reshape(batch * 3, 1, height, width)
+        opponent = to_opponent(noisy)
+        planes = opponent.reshape(batch * 3, 1, height, width)
         level = None if sigma is None else (sigma.view(-1, 1) * OPPONENT_NOISE_SCALE.to(sigma)).reshape(-1)
-        return from_opponent(self.plane(planes, level).reshape(batch, 3, height, width))
+        if not self.config.plane_guides:
+            return from_opponent(self.plane(planes, level).reshape(batch, 3, height, width))
+        which = torch.eye(3, dtype=noisy.dtype, device=noisy.device).view(1, 3, 3, 1, 1)
+        guide = torch.cat([opponent.unsqueeze(1).expand(-1, 3, -1, -1, -1),
+                           which.expand(batch, -1, -1, height, width)], dim=2)
+        return from_opponent(self.plane(planes, level, guide.reshape(batch * 3, GUIDE_CHANNELS, height, width))
+                             .reshape(batch, 3, height, width))
 
 
 class WithSpecialist(nn.Module):
@@ -303,17 +323,18 @@ class WithSpecialist(nn.Module):
         self.general = general
         self.specialist = specialist
 
-    def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, noisy: torch.Tensor, sigma: torch.Tensor | None = None,
+                guide: torch.Tensor | None = None) -> torch.Tensor:
         if sigma is None:
-            return self.general(noisy)
+            return self.general(noisy, None, guide)
         to_specialist = sigma * 255.0 < self.config.specialist_below
         if bool(to_specialist.all()):
-            return self.specialist(noisy, sigma)
+            return self.specialist(noisy, sigma, guide)
         if not bool(to_specialist.any()):
-            return self.general(noisy, sigma)
+            return self.general(noisy, sigma, guide)
         out = torch.empty_like(noisy)
-        out[to_specialist] = self.specialist(noisy[to_specialist], sigma[to_specialist])
-        out[~to_specialist] = self.general(noisy[~to_specialist], sigma[~to_specialist])
+        for network, chosen in ((self.specialist, to_specialist), (self.general, ~to_specialist)):
+            out[chosen] = network(noisy[chosen], sigma[chosen], None if guide is None else guide[chosen])
         return out
 
 
@@ -365,6 +386,28 @@ def opponent_colors(plane: nn.Module) -> OpponentColorDenoiser:
     if plane.config.channels != 1:
         raise ValueError("Only a single-channel model can denoise opponent planes.")
     return OpponentColorDenoiser(replace(plane.config, channels=3, opponent_colors=True), plane)
+
+
+def guide_planes(model: nn.Module) -> OpponentColorDenoiser:
+    """A color model whose plane network also takes the planes' guides (`ModelConfig.plane_guides`)
+    and computes exactly what `model` computes: the guides enter through new input channels of the
+    first convolution, started at zero, so training starts from the trained model's quality."""
+    if not isinstance(model, OpponentColorDenoiser):
+        raise ValueError("Only a color model on opponent planes takes plane guides.")
+    if model.config.plane_guides:
+        raise ValueError("The model already takes plane guides.")
+    plane_config = replace(model.plane.config, plane_guides=True)
+    guided = build_model(plane_config)
+    state = guided.state_dict()
+    for name, weights in model.plane.state_dict().items():
+        if state[name].shape != weights.shape:  # a first convolution: the old inputs, then the guides at zero
+            if not name.endswith("stem.0.weight"):
+                raise ValueError("Only a network that begins with a convolution stem takes plane guides.")
+            added = state[name].shape[1] - weights.shape[1]
+            weights = torch.cat([weights, weights.new_zeros(weights.shape[0], added, *weights.shape[2:])], dim=1)
+        state[name] = weights
+    guided.load_state_dict(state)
+    return opponent_colors(guided)
 
 
 def deepen(model: nn.Module, depth: int) -> nn.Module:

@@ -238,14 +238,15 @@ def stage_config(stage: Stage, threads: int | None, checkpoint_every: int):
 
 def stage_start(stage: Stage, out: Path) -> Start:
     """Where `stage` starts (`training.start`): random, or a finished stage's file in `out`, grown in
-    depth or given a low-noise specialist as the stage says."""
+    depth or given a low-noise specialist or plane guides as the stage says."""
     from denoiser.training.start import Start  # noqa: F811  (torch: only once the run's checks passed)
 
     def file(name: str | None) -> Path | None:
         return None if name in (None, RANDOM) else stage_file(out, name)
 
     return Start(init=file(stage.start), depth=stage.depth, specialist_below=stage.specialist_below,
-                 specialist_from=file(stage.specialist_from), architecture=stage.architecture, hidden=stage.hidden)
+                 specialist_from=file(stage.specialist_from), architecture=stage.architecture, hidden=stage.hidden,
+                 plane_guides=stage.plane_guides)
 
 
 class _Photos:

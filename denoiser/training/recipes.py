@@ -60,6 +60,9 @@ class Stage:
     """From `RANDOM`: build this architecture (`models.config.ARCHITECTURES`) instead of the scenario's."""
     hidden: int | None = None
     """From `RANDOM`: the sweeps' hidden size instead of the scenario's."""
+    plane_guides: bool = False
+    """From a color stage: its plane network also takes the three noisy planes as guides
+    (`models.networks.guide_planes`), their weights started at zero."""
 
     def __post_init__(self):
         if self.data not in DATA or self.runs_on not in DEVICES or self.schedule != "cosine":
@@ -71,6 +74,8 @@ class Stage:
             raise ValueError(f"stage {self.name}: a specialist is added to trained weights, not random ones.")
         if self.start != RANDOM and (self.architecture or self.hidden):
             raise ValueError(f"stage {self.name}: only a random start chooses the architecture and hidden size.")
+        if self.start == RANDOM and self.plane_guides:
+            raise ValueError(f"stage {self.name}: plane guides are added to trained weights, not random ones.")
 
     def settings(self) -> dict:
         """What decides the stage's weights (not where it is planned to run): a finished stage
@@ -82,8 +87,8 @@ class Stage:
             record.pop("demosaics")  # added later: the stage files written before it have no such setting
         else:
             record["demosaics"] = list(self.demosaics)
-        for later in ("architecture", "hidden"):  # the same
-            if record[later] is None:
+        for later in ("architecture", "hidden", "plane_guides"):  # the same
+            if not record[later]:
                 record.pop(later)
         return record
 
@@ -253,6 +258,8 @@ def describe_start(stage: Stage) -> str:
     if stage.specialist_below is not None:
         text += f"; adds a specialist below {stage.specialist_below:g}"
         text += f", started from {stage.specialist_from}'s" if stage.specialist_from else ""
+    if stage.plane_guides:
+        text += "; adds plane guides"
     return text
 
 

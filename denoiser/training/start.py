@@ -1,5 +1,5 @@
 """The model a training run starts from: a new network, or trained weights given opponent colours,
-more depth or a low-noise specialist. `train --init` and every recipe stage build it here."""
+more depth, a low-noise specialist or plane guides. `train --init` and every recipe stage build it here."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from torch import nn
 from denoiser.errors import DenoiserError
 from denoiser.models.config import ModelConfig
 
-GROWABLE = ("architecture", "hidden", "depth", "features", "specialist_below")
-"""What a started model may differ in from the design it trains for: its size and specialist."""
+GROWABLE = ("architecture", "hidden", "depth", "features", "specialist_below", "plane_guides")
+"""What a started model may differ in from the design it trains for: its size, specialist and guides."""
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,21 @@ class Start:
     """A new network's architecture instead of the design's (without `init`)."""
     hidden: int | None = None
     """A new network's hidden size instead of the design's (without `init`)."""
+    plane_guides: bool = False
+    """Give a color model's plane network the planes as guides (`models.networks.guide_planes`; needs `init`)."""
 
 
 def starting_model(design: ModelConfig, start: Start = Start()) -> nn.Module:
     """A new network of `design` (at `start.depth` blocks), or `start.init`'s weights fitted to it: a
     single-channel network serves a color design's opponent planes, then it is deepened and given a
-    specialist as `start` says. A start that cannot become `design` is a `DenoiserError`."""
+    specialist and plane guides as `start` says. A start that cannot become `design` is a `DenoiserError`."""
     from denoiser.models.checkpoint import load_checkpoint
-    from denoiser.models.networks import add_specialist, build_model, deepen, opponent_colors, specialist_or_network
+    from denoiser.models.networks import (add_specialist, build_model, deepen, guide_planes, opponent_colors,
+                                          specialist_or_network)
 
     if start.init is None:
+        if start.plane_guides:
+            raise DenoiserError("Plane guides are added to trained weights, not a new network.")
         return build_model(replace(design, depth=start.depth or design.depth, hidden=start.hidden or design.hidden,
                                    architecture=start.architecture or design.architecture))
     if start.architecture or start.hidden:
@@ -63,4 +68,9 @@ def starting_model(design: ModelConfig, start: Start = Start()) -> nn.Module:
             model = add_specialist(model, start.specialist_below, specialist)
         except ValueError as error:
             raise DenoiserError(f"specialist below {start.specialist_below:g}: {error}") from None
+    if start.plane_guides and not model.config.plane_guides:
+        try:
+            model = guide_planes(model)
+        except ValueError as error:
+            raise DenoiserError(f"plane guides: {error}") from None
     return model
