@@ -62,10 +62,12 @@ def preset_design(preset: Preset, design: ModelConfig, bundled: ModelConfig | No
                   hidden: int | None = None) -> ModelConfig:
     """The network a preset trains from scratch: the bundled network's sizes when it keeps the bundled
     architecture, else the scenario's `design`'s (the bundled gray unet does not size the LSTMs); its
-    own depth when it keeps its architecture."""
+    own depth and color network when it keeps its architecture."""
     architecture = architecture or preset.architecture or (bundled or design).architecture
     base = bundled if bundled is not None and bundled.architecture == architecture else design
-    return network_design(base, architecture, hidden, preset.depth if architecture == preset.architecture else None)
+    own = architecture == preset.architecture
+    model = network_design(base, architecture, hidden, preset.depth if own else None)
+    return replace(model, opponent_colors=False) if own and not preset.opponent_colors else model
 
 
 def make_experiment(scenario: Scenario, noise: NoiseModel, preset: str, bundled: ModelConfig | None, *,
