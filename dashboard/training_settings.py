@@ -48,6 +48,10 @@ class TrainingChoice:
                 "split": {"train": c.split.train, "validation": c.split.validation, "test": c.split.test}}
 
 
+MAX_EPOCHS = 2000
+"""The Epochs field's largest value: above every preset's cap (1,500 for the color 2-D LSTM from scratch)."""
+
+
 def preset_values(preset: str, scenario: Scenario, bundled: ModelConfig | None) -> dict:
     """The widget values a preset (`denoiser.training.experiment.PRESETS`) sets."""
     chosen = PRESETS[preset]
@@ -80,7 +84,7 @@ def choose_training(scope: str, scenario: Scenario, bundled: Checkpoint | None, 
                                   format_func=ARCHITECTURES.get)
     hidden_options = sorted({*HIDDEN_SIZES, st.session_state[f"{scope}:hidden"]})
     hidden = left.select_slider("LSTM hidden size", hidden_options, key=f"{scope}:hidden")
-    epochs = middle.number_input("Epochs", min_value=1, max_value=500, step=1, key=f"{scope}:epochs")
+    epochs = middle.number_input("Epochs", min_value=1, max_value=MAX_EPOCHS, step=1, key=f"{scope}:epochs")
     time_limit = middle.number_input("Time limit (s)", min_value=0, max_value=3600, step=10, key=f"{scope}:time_limit",
                                      help="0: none. Otherwise no step starts that would end past it, and a "
                                           "cosine learning rate anneals over the time as well as the epochs.")

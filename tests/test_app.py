@@ -17,10 +17,11 @@ from apptest_tools import ENTRY, TIMEOUT, open_page, started_app
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from dashboard.training_settings import NOTEBOOK_PRESET, counted
+from dashboard.training_settings import MAX_EPOCHS, NOTEBOOK_PRESET, counted, preset_values
 from denoiser.models.bundled import load_pretrained, pretrained_path
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
+from denoiser.training.presets import PRESETS
 
 
 PSNR_AFTER_ONE_EPOCH = {"gray-gaussian": (22.22, 29.49), "gray-salt-pepper": (12.00, 34.96),
@@ -202,6 +203,17 @@ def test_the_notebook_preset_sets_the_original_settings(app):
     assert tuple(app.slider(key="color-gaussian:split").value) == pytest.approx((0.8, 0.9))
     assert app.checkbox(key="color-gaussian:from_bundled").value is False
     assert any("An epoch is one pass over the training pixels" in c.value for c in app.caption)
+
+
+def test_the_scratch_preset_on_the_color_page_fits_its_1500_epochs_in_the_field(app):
+    open_page(app, "color-gaussian")
+    app.radio(key="color-gaussian:preset").set_value("scratch").run()
+    assert not app.exception
+    assert app.selectbox(key="color-gaussian:architecture").value == "renet"
+    assert app.number_input(key="color-gaussian:epochs").value == 1500 <= MAX_EPOCHS
+    assert app.number_input(key="color-gaussian:time_limit").value == 120  # the time ends it first
+    for scenario in SCENARIOS.values():  # every preset's cap fits the field on every page
+        assert all(preset_values(key, scenario, None)["epochs"] <= MAX_EPOCHS for key in PRESETS)
 
 
 def test_the_quick_preset_on_the_gray_page_fine_tunes_the_bundled_unet(app):

@@ -64,11 +64,12 @@ def test_presets_pick_their_network_and_training(bundled_gray):
     assert set(PRESETS) == {"quick", "notebook", "row-best", "scratch"}
 
 
-def test_the_color_2d_lstm_from_scratch_is_one_rgb_network_with_three_times_the_epochs():
+def test_the_color_2d_lstm_from_scratch_is_one_rgb_network_and_its_time_ends_gaussian_runs():
     noise = GaussianNoise(100.0)
     color, gray = (make_experiment(scenario, noise, "scratch", None) for scenario in (COLOR, GRAY))
     assert color.model == replace(COLOR.model, depth=1, opponent_colors=False)  # R, G and B in one pass
-    assert (color.training.epochs, gray.training.epochs) == (1500, 500)
+    impulses = make_experiment(IMPULSES, SaltPepperNoise(0.1), "scratch", None)
+    assert (color.training.epochs, gray.training.epochs, impulses.training.epochs) == (1500, 1500, 500)
     assert color.training.time_budget == gray.training.time_budget == 120.0  # the time ends both
     assert make_experiment(COLOR, noise, "scratch", None, architecture="row").model.architecture == "row"
     bundled = load_pretrained("color-gaussian").config  # Quick fine-tunes the bundled planes network as it is

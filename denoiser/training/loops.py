@@ -110,15 +110,17 @@ SCRATCH = TrainConfig(epochs=500, batch_size=4, patch_size=32, learning_rate=1e-
 """The 2-D LSTM from random weights on one image for two minutes (the time ends it, not the epochs;
 the cosine schedule follows the time). Small batches: the most steps in the time (docs/NOTEBOOK.md)."""
 
-SCRATCH_COLOR_EPOCHS = 1500
-"""The color cap: the color 2-D LSTM is one network over R, G and B (`Preset.opponent_colors`), whose
-step costs a third of three opponent-plane passes, so three times the epochs fit the same two minutes
-(`benchmarks/scratch_color.py`, docs/NOTEBOOK.md)."""
+SCRATCH_GAUSSIAN_EPOCHS = 1500
+"""The cap on Gaussian noise, which the two minutes end first on this project's machines: 500 epochs
+ended gray runs in about a minute (`benchmarks/preset_caps.py`), and the color 2-D LSTM, one network over
+R, G and B (`Preset.opponent_colors`), runs three times the epochs of three opponent-plane passes
+(`benchmarks/scratch_color.py`; docs/NOTEBOOK.md). Salt-and-pepper keeps 500, which its time ends."""
 
 
 def scratch_preset(scenario: Scenario) -> TrainConfig:
-    """`SCRATCH`, with the color cap for color photos."""
-    return replace(SCRATCH, epochs=SCRATCH_COLOR_EPOCHS) if scenario.channels == 3 else SCRATCH
+    """`SCRATCH`, with the Gaussian cap on Gaussian noise."""
+    return replace(SCRATCH, epochs=SCRATCH_GAUSSIAN_EPOCHS) if scenario.noise_kind == "gaussian" else SCRATCH
+
 
 ROW_BEST = TrainConfig(epochs=500, batch_size=16, sample="row", patch_size=32, learning_rate=3e-3, cosine=True,
                       fresh_noise=True, validate_every=10, time_budget=NOTEBOOK_TIME_LIMIT)
