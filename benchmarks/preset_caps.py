@@ -65,10 +65,21 @@ def study(files: list[Path], scenario: str, preset: str, caps: list[int], thread
             "command": command, "rows": rows, "leads": leads(rows)}
 
 
-def leads(rows: list[dict]) -> dict[str, dict[str, float]]:
-    """Per cap, the mean and median over the photos of its test PSNR minus the reference's."""
-    values = {cap: [row["caps"][cap]["test_psnr"] - row["reference_psnr"] for row in rows] for cap in rows[0]["caps"]}
-    return {cap: {"mean": statistics.mean(each), "median": statistics.median(each)} for cap, each in values.items()}
+def leads(rows: list[dict], runs: str = "caps") -> dict[str, dict[str, float]]:
+    """Per run (a cap, under `runs`), the mean and median over the photos of its test PSNR minus the reference's."""
+    values = {key: [row[runs][key]["test_psnr"] - row["reference_psnr"] for row in rows] for key in rows[0][runs]}
+    return {key: {"mean": statistics.mean(each), "median": statistics.median(each)} for key, each in values.items()}
+
+
+def lead_lines(rows: list[dict], runs: str, keys: list[str], titles: list[str]) -> list[str]:
+    """The per-photo table: each run's test PSNR minus the reference's, with its seconds and epochs."""
+    lines = ["| photo | " + " | ".join(f"{title}: lead (s, epochs)" for title in titles) + " |",
+             "|---|" + "---:|" * len(keys)]
+    for row in rows:
+        cells = [f"{row[runs][key]['test_psnr'] - row['reference_psnr']:+.2f} ({row[runs][key]['seconds']:.0f}, "
+                 f"{row[runs][key]['epochs']})" for key in keys]
+        lines.append(f"| {row['photo']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def render(record: dict) -> str:
@@ -76,12 +87,7 @@ def render(record: dict) -> str:
     lines = [f"{record['scenario']}, preset {record['preset']}: test-pixel PSNR minus the reference's (true sigma) per "
              f"epoch cap, on {len(record['rows'])} validation photos; `{record['command']}`; "
              f"{record['machine']['cpu']} ({record['machine'].get('last_level_cache', '')}), {record['threads']} threads.",
-             "", "| photo | " + " | ".join(f"cap {cap}: lead (s, epochs)" for cap in caps) + " |",
-             "|---|" + "---:|" * len(caps)]
-    for row in record["rows"]:
-        cells = [f"{row['caps'][cap]['test_psnr'] - row['reference_psnr']:+.2f} ({row['caps'][cap]['seconds']:.0f}, "
-                 f"{row['caps'][cap]['epochs']})" for cap in caps]
-        lines.append(f"| {row['photo']} | " + " | ".join(cells) + " |")
+             ""] + lead_lines(record["rows"], "caps", caps, [f"cap {cap}" for cap in caps])
     lines.append("| **mean (median)** | " + " | ".join(
         f"{record['leads'][cap]['mean']:+.2f} ({record['leads'][cap]['median']:+.2f})" for cap in caps) + " |")
     return "\n".join(lines) + "\n"

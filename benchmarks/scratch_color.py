@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from notebook import reference_on  # noqa: E402
+from preset_caps import lead_lines, leads  # noqa: E402
 
 from denoiser.evaluation.comparison import machine  # noqa: E402
 from denoiser.images import IMAGE_SUFFIXES, downscale, load_image  # noqa: E402
@@ -70,24 +71,17 @@ def run_variant(clean, network: str, cap: int) -> dict:
 def summary(rows: list[dict], names: list[str]) -> dict:
     """Per variant the mean and median lead over CBM3D; for each the spread (standard deviation) of its
     per-photo difference from the first variant."""
-    leads = {name: [row["variants"][name]["test_psnr"] - row["reference_psnr"] for row in rows] for name in names}
-    first = leads[names[0]]
-    return {name: {"mean": statistics.mean(values), "median": statistics.median(values),
-                   "spread_against_first": statistics.stdev([a - b for a, b in zip(values, first)]) if len(rows) > 1
-                   else 0.0} for name, values in leads.items()}
+    each = {name: [row["variants"][name]["test_psnr"] for row in rows] for name in names}
+    return {name: {**lead, "spread_against_first": statistics.stdev([a - b for a, b in zip(each[name], each[names[0]])])
+                   if len(rows) > 1 else 0.0} for name, lead in leads(rows, "variants").items()}
 
 
 def render(record: dict) -> str:
     names = list(record["summary"])
     lines = [f"2-D LSTM from scratch on color photos: test-pixel PSNR minus CBM3D's (true sigma) per variant, on "
              f"{len(record['rows'])} validation photos; `{record['command']}`; {record['machine']['cpu']} "
-             f"({record['machine'].get('last_level_cache', '')}), {THREADS} threads.", "",
-             "| photo | " + " | ".join(f"{name}: lead (s, epochs)" for name in names) + " |",
-             "|---|" + "---:|" * len(names)]
-    for row in record["rows"]:
-        cells = [f"{row['variants'][n]['test_psnr'] - row['reference_psnr']:+.2f} ({row['variants'][n]['seconds']:.0f}, "
-                 f"{row['variants'][n]['epochs']})" for n in names]
-        lines.append(f"| {row['photo']} | " + " | ".join(cells) + " |")
+             f"({record['machine'].get('last_level_cache', '')}), {THREADS} threads.", ""]
+    lines += lead_lines(record["rows"], "variants", names, names)
     lines.append("| **mean (median)** | " + " | ".join(
         f"{record['summary'][n]['mean']:+.2f} ({record['summary'][n]['median']:+.2f})" for n in names) + " |")
     lines.append("| spread of the difference from the first | " + " | ".join(
