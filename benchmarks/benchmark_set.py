@@ -89,8 +89,9 @@ def with_reference(fresh: dict, earlier: dict, reference: str) -> dict:
     reused = [row for row in earlier["results"] if row["method"] == reference]
     if {row["image"] for row in reused} != set(noisy(fresh)):
         raise SystemExit(f"The earlier run has no {reference} row for every photo: run it without --reuse-reference.")
+    order = {image: index for index, image in enumerate(noisy(fresh))}
     rows = [BenchmarkRow(**row) for row in fresh["results"] + reused]
-    rows.sort(key=lambda row: list(noisy(fresh)).index(row.image))  # photo by photo, as a full run writes them
+    rows.sort(key=lambda row: order[row.image])  # photo by photo, as a full run writes them
     return {**fresh, "results": [asdict(row) for row in rows], "summary": summarize(rows),
             "reference_from": earlier["machine"]}
 
