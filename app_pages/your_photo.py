@@ -24,6 +24,7 @@ from dashboard.photo_results import (
     full_size_sigma,
     kind_for_upload,
     out_of_date_line,
+    photo_inference,
 )
 from dashboard.torch_threads import TORCH_THREADS
 from dashboard.training_progress import slot_in_line
@@ -31,7 +32,6 @@ from dashboard.training_slots import training_slots
 from dashboard.widgets import Upload, conversion_note, sample_image, show_images, upload_image
 from denoiser.errors import DenoiserError
 from denoiser.images import convert_channels, downscale, encode_png
-from denoiser.inference.tiled import denoise_ensemble
 from denoiser.noise import GaussianNoise
 from denoiser.noise.level import estimate_sigma
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS
@@ -177,7 +177,7 @@ def full_size_download(model, full: np.ndarray, result: PhotoResult) -> None:
             note, holder = "", st.empty()
             try:
                 with slot_in_line(SCOPE, holder), st.spinner(f"Denoising {width}×{height} pixels…"):
-                    denoised = denoise_ensemble(model, full, sigma, size=result.views)
+                    denoised = photo_inference(result.kind, result.views).run(model, full, sigma)
             except DenoiserError as error:
                 holder.error(str(error))
                 return
@@ -217,7 +217,7 @@ def render() -> None:
     if denoise_column.button("Denoise", type="primary", key=f"{SCOPE}:denoise", width="stretch"):
         started = time.perf_counter()
         with st.spinner("Denoising…"):
-            denoised = denoise_ensemble(bundled.model, photo, sigma, size=views)
+            denoised = photo_inference(kind, views).run(bundled.model, photo, sigma)
         st.session_state[f"{SCOPE}:outcome"] = PhotoResult(photo, denoised, label, identity, kind, sigma, views,
                                                            time.perf_counter() - started)
     if adapt_column.button("Adapt to this photo", key=f"{SCOPE}:adapt", width="stretch",

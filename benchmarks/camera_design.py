@@ -70,26 +70,30 @@ def validation_crops(folder: Path) -> list[tuple[str, np.ndarray]]:
     return centre_crops(folder, 3, CROP, PHOTOS)
 
 
-def validation_psnr(model, crops: list[tuple[str, np.ndarray]], cameras=VALIDATION_CAMERAS) -> dict:
+def validation_psnr(model, crops: list[tuple[str, np.ndarray]], cameras=VALIDATION_CAMERAS, inference=None) -> dict:
     """Mean PSNR against the camera's noiseless reference, per camera (the validation cameras unless
-    given) and overall (of the noisy photos themselves when `model` is None)."""
+    given) and overall (of the noisy photos themselves when `model` is None); the model runs as
+    `inference` says, one float32 pass by default."""
     from denoiser.evaluation.metrics import psnr
-    from denoiser.inference.tiled import denoise
+    from denoiser.inference.precision import Inference
+
+    run = (inference or Inference()).run
 
     scores = {}
     for camera in cameras:
         values = []
         for index, (_, crop) in enumerate(crops):
             reference, noisy = camera.pair(crop, np.random.default_rng([index, int(camera.gain * 100)]))
-            values.append(psnr(reference, noisy if model is None else denoise(model, noisy, 0.0)))
+            values.append(psnr(reference, noisy if model is None else run(model, noisy, 0.0)))
         scores[camera.name] = float(np.mean(values))
     scores["mean"] = float(np.mean(list(scores.values())))
     return scores
 
 
-def scores(model, crops) -> dict:
+def scores(model, crops, inference=None) -> dict:
     """Validation PSNR through the validation cameras, with the unseen check beside them."""
-    return {**validation_psnr(model, crops), "unseen": validation_psnr(model, crops, (UNSEEN_CHECK,))["mean"]}
+    return {**validation_psnr(model, crops, inference=inference),
+            "unseen": validation_psnr(model, crops, (UNSEEN_CHECK,), inference)["mean"]}
 
 
 def train_more(candidate: str, corpus: Path, cpu_minutes: float, threads: int) -> tuple[object, int, float]:

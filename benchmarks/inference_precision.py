@@ -1,21 +1,26 @@
-"""Inference in float32 and in bfloat16 autocast: what it costs in PSNR on the validation photos, and
-what it saves in time, for each bundled Gaussian or camera model and any checkpoint named.
+"""Inference in float32 and in bfloat16 autocast, one pass and self-ensembles: what each scores on the
+validation photos and costs in time, for each bundled Gaussian or camera model and any checkpoint named,
+and which one a bundled model runs by default on a CPU with bfloat16 instructions.
 
     python benchmarks/inference_precision.py VALIDATION_DIR [--model NAME=PATH ...] [--repeats 3]
 
-Training already runs in bfloat16 autocast on CPUs with bfloat16 instructions (`training.loops.
-cpu_bfloat16`); `inference.tiled.denoise` runs in float32. Each model is scored in both precisions
-on the validation crops of its study (`model_design.validation_psnr` at sigma 10, 25 and 50;
-`camera_design.scores` through the validation cameras and the unseen check), and timed on a
-512x512 photo (camera, or coffee for three channels) at sigma 25, the precisions alternating within
-each round so that a background load hits them alike. A decision for the validation set: the
-benchmark photos are not read. Writes docs/benchmarks/inference-precision.json and .md.
+Each model is scored in every variant (`VARIANTS`: one float32 pass, then bfloat16 with 1, 2 and 4
+views of `inference.tiled.denoise_ensemble`) on the validation crops of its study
+(`model_design.validation_psnr` at sigma 10, 25 and 50; `camera_design.scores` through the validation
+cameras and the unseen check), and timed on a 512x512 photo (camera, or coffee for three channels) at
+sigma 25, the variants alternating within each round so that a background load hits them alike.
+
+The rule, fixed before the run (`choice`): a bundled model runs by default the bfloat16 variant with the
+most views whose time is at most the float32 pass's and whose every score is at least the float32
+pass's: more quality for no more time. Where none qualifies it stays in float32
+(`Scenario.bfloat16_views`). A decision for the validation set: the benchmark photos are not read.
+Salt-and-pepper has no validation score here and stays in float32. Writes
+docs/benchmarks/inference-precision.json and .md.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import statistics
 import sys
@@ -34,56 +39,69 @@ from campaign import column  # noqa: E402
 import model_design  # noqa: E402
 
 from denoiser.evaluation.comparison import machine  # noqa: E402
-from denoiser.inference.tiled import denoise  # noqa: E402
+from denoiser.inference.precision import Inference, cpu_bfloat16  # noqa: E402
 from denoiser.noise import GaussianNoise  # noqa: E402
 from denoiser.samples import sample_photo  # noqa: E402
-from denoiser.training.loops import cpu_bfloat16  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks" / "inference-precision"
 BUNDLED = ("gray-gaussian", "color-gaussian", "color-camera")
 SIZE, SIGMA, THREADS = 512, 25, 2
-
-
-def precision(name: str):
-    """The context a precision runs in: nothing for float32, bfloat16 autocast on the CPU otherwise."""
-    return contextlib.nullcontext() if name == "float32" else torch.autocast("cpu", dtype=torch.bfloat16)
+VARIANTS = {"float32": Inference(), "bfloat16": Inference(1, bfloat16=True),
+            "bfloat16 x2": Inference(2, bfloat16=True), "bfloat16 x4": Inference(4, bfloat16=True)}
+"""What each model is scored and timed in; the first is the reference the others must match."""
 
 
 def scorer(model, validation: Path):
-    """The validation scores of the model's kind: camera (blind, three channels) or Gaussian."""
+    """The validation scores of the model's kind (camera: blind, three channels; else Gaussian), for an
+    `Inference`."""
     if model.metadata.get("scenario") == "color-camera":
         crops = camera_design.validation_crops(validation)
-        return lambda: camera_design.scores(model.model, crops)
+        return lambda inference: camera_design.scores(model.model, crops, inference)
     crops = model_design.validation_crops(validation, model.model.config.channels)
-    return lambda: model_design.validation_psnr(model.model, crops)
+    return lambda inference: model_design.validation_psnr(model.model, crops, inference=inference)
 
 
 def seconds(model, repeats: int) -> dict[str, float]:
-    """Median seconds of `denoise` on a 512x512 photo per precision, alternating within each round."""
+    """Median seconds of each variant on a 512x512 photo, alternating within each round."""
     photo = sample_photo("coffee" if model.model.config.channels == 3 else "camera", model.model.config.channels)
     clean = np.ascontiguousarray(photo[:SIZE, :SIZE])
     noisy = GaussianNoise(SIGMA ** 2, quantize=True).apply(clean, np.random.default_rng(0))
-    times = {"float32": [], "bfloat16": []}
+    times = {name: [] for name in VARIANTS}
     for round_ in range(repeats + 1):  # the first round warms up
-        for name in times:
-            with precision(name):
-                started = time.perf_counter()
-                denoise(model.model, noisy, float(SIGMA))
-                if round_:
-                    times[name].append(time.perf_counter() - started)
+        for name, inference in VARIANTS.items():
+            started = time.perf_counter()
+            inference.run(model.model, noisy, float(SIGMA))
+            if round_:
+                times[name].append(time.perf_counter() - started)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def choice(row: dict) -> int | None:
+    """The rule: the views of the bfloat16 variant with the most views that takes at most the float32
+    pass's time and scores at least as high on every score; None where none does (float32 stays)."""
+    reference, limit = row["float32"], row["seconds"]["float32"]
+    fitting = [VARIANTS[name].views for name in VARIANTS if VARIANTS[name].bfloat16 and row["seconds"][name] <= limit
+               and all(row[name][key] >= value for key, value in reference.items())]
+    return max(fitting, default=None)
+
+
 def render(record: dict) -> str:
+    names = list(VARIANTS)
     lines = [f"Validation crops of `{record['validation']}`; {SIZE}x{SIZE} timing at sigma {SIGMA}, {THREADS} threads, "
-             f"medians of {record['repeats']}; {record['machine']['cpu']}, {record['machine']['cores']} cores.", "",
-             "| model | score | float32 | bfloat16 | difference |", "|---|---|---:|---:|---:|"]
+             f"medians of {record['repeats']}; {record['machine']['cpu']}, {record['machine']['cores']} cores. "
+             "Differences from float32 in brackets.", "",
+             "| model | score | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)]
     for name, row in record["models"].items():
         for key, value in row["float32"].items():
-            lines.append(f"| {name} | {column(key)} | {value:.3f} | {row['bfloat16'][key]:.3f} | "
-                         f"{row['bfloat16'][key] - value:+.3f} |")
-        lines.append(f"| {name} | seconds | {row['seconds']['float32']:.3f} | {row['seconds']['bfloat16']:.3f} | "
-                     f"x{row['seconds']['bfloat16'] / row['seconds']['float32']:.2f} |")
+            cells = [f"{value:.3f}"] + [f"{row[variant][key]:.3f} ({row[variant][key] - value:+.3f})" for variant in names[1:]]
+            lines.append(f"| {name} | {column(key)} | " + " | ".join(cells) + " |")
+        reference = row["seconds"]["float32"]
+        cells = [f"{reference:.3f}"] + [f"{row['seconds'][variant]:.3f} (x{row['seconds'][variant] / reference:.2f})"
+                                        for variant in names[1:]]
+        lines.append(f"| {name} | seconds | " + " | ".join(cells) + " |")
+    chosen = ", ".join(f"{name}: " + (f"bfloat16, {row['choice']} views" if row["choice"] else "float32")
+                       for name, row in record["models"].items())
+    lines += ["", f"By the rule (the most views in bfloat16 at no more time and no lower score): {chosen}."]
     return "\n".join(lines) + "\n"
 
 
@@ -115,14 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     record = {"validation": str(args.validation), "repeats": args.repeats, "machine": machine(), "models": {}}
     for name, model in models.items():
         score = scorer(model, args.validation)
-        row = {}
-        for kind in ("float32", "bfloat16"):
-            with precision(kind):
-                row[kind] = score()
+        row = {variant: score(inference) for variant, inference in VARIANTS.items()}
         row["seconds"] = seconds(model, args.repeats)
+        row["choice"] = choice(row)
         record["models"][name] = row
-        print(name, {kind: {key: round(value, 3) for key, value in row[kind].items()} for kind in ("float32", "bfloat16")},
-              row["seconds"], flush=True)
+        print(name, {variant: {key: round(value, 3) for key, value in row[variant].items()} for variant in VARIANTS},
+              row["seconds"], row["choice"], flush=True)
     OUT.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     OUT.with_suffix(".md").write_text(render(record))
     print(f"wrote {OUT.with_suffix('.md')}")

@@ -91,12 +91,15 @@ def validation_crops(folder: Path, channels: int) -> list[tuple[str, np.ndarray]
     return centre_crops(folder, channels, CROP, PHOTOS)
 
 
-def validation_psnr(model, crops: list[tuple[str, np.ndarray]], method: str | None = None) -> dict:
-    """Mean PSNR at each validation sigma (true sigma given, 8-bit clipped noise): of `model`, or of the
-    baseline `method` (`evaluation.baselines`), or of the noisy crops themselves when both are None."""
+def validation_psnr(model, crops: list[tuple[str, np.ndarray]], method: str | None = None, inference=None) -> dict:
+    """Mean PSNR at each validation sigma (true sigma given, 8-bit clipped noise): of `model` (run as
+    `inference` says, one float32 pass by default), or of the baseline `method` (`evaluation.baselines`),
+    or of the noisy crops themselves when both are None."""
     from denoiser.evaluation.baselines import run_baseline
     from denoiser.evaluation.metrics import psnr
-    from denoiser.inference.tiled import denoise
+    from denoiser.inference.precision import Inference
+
+    run = (inference or Inference()).run
 
     scores = {}
     for sigma in VALIDATION_SIGMAS:
@@ -104,7 +107,7 @@ def validation_psnr(model, crops: list[tuple[str, np.ndarray]], method: str | No
         for index, (_, crop) in enumerate(crops):
             noisy = GaussianNoise(sigma ** 2, quantize=True).apply(crop, np.random.default_rng([index, sigma]))
             if model is not None:
-                noisy = denoise(model, noisy, float(sigma))
+                noisy = run(model, noisy, float(sigma))
             elif method is not None:
                 noisy = run_baseline(method, noisy, float(sigma))[0]
             values.append(psnr(crop, noisy))

@@ -80,6 +80,16 @@ Both run 15 CPU-minutes on one thread each, side by side. The rule: `guided` is 
 smallest margin over the targets against CBM3D (gray-unet-second-stage's rule) is 0.05 dB or more
 above `carried`'s; then it runs on a full cosine as stage color-unet-2, which stays in the recipe
 only if its smallest margin on validation beats color-unet-1's.
+
+`color-image-float32`, color-gaussian after color-unet-1. Every color stage so far trained under
+bfloat16 autocast with the image itself rounded to bfloat16: the opponent transforms and the first
+convolution, now kept in float32 (`networks.ImageConv2d`), which lifted one epoch of Quick on a color
+crop by 0.5 dB (tests/test_app.py). Both `carried` runs above, with the image rounded, fell below
+color-unet-1 at sigma 10 (38.27 after 10 CPU-minutes, 38.30 after 15):
+- `carried`: color-unet-1's patches and sigmas 0 to 55, carried on, the image in float32.
+15 CPU-minutes on one thread, as color-plane-guides'. The rule: a stage color-unet-2 (this candidate
+on a full cosine) is run if its sigma 10 is 0.03 dB or more above color-unet-1's and neither sigma 25
+nor 50 falls more than 0.03 dB; otherwise the float32 image changes inference and fine-tuning only.
 """
 
 from __future__ import annotations
@@ -178,6 +188,7 @@ STUDIES = {
         701),
     "color-plane-guides": Study("color-unet-1", {
         "carried": Candidate(balance=True), "guided": Candidate(balance=True, plane_guides=True)}, 801),
+    "color-image-float32": Study("color-unet-1", {"carried": Candidate(balance=True)}, 901),
 }
 """Keyed by the study's name, that of its JSON and table in docs/benchmarks/."""
 

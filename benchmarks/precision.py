@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from denoiser.evaluation.comparison import machine  # noqa: E402
 from denoiser.models.networks import ModelConfig, build_model  # noqa: E402
-from denoiser.training.loops import cpu_bfloat16  # noqa: E402
+from denoiser.inference.precision import cpu_bfloat16  # noqa: E402
 
 NETWORKS = {"one block (impulses)": ModelConfig(), "two blocks (gray, color)": ModelConfig(depth=2)}
 SHAPES = {"corpus: 16 x 64x64": (16, 64), "per-image Quick: 8 x 48x48": (8, 48)}

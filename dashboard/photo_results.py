@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from denoiser.inference.precision import Inference, bundled_inference
 from denoiser.noise.level import estimate_sigma
+from denoiser.scenarios import get_scenario
 
 PHOTO_KINDS = {"gray-gaussian": "Gray, grainy", "color-gaussian": "Color, grainy",
                "color-camera": "Color, from a camera", "gray-salt-pepper": "Gray, white and black specks"}
@@ -63,6 +65,12 @@ class PhotoResult:
     def summary(self) -> str:
         return f"{self.label}, {describe_settings(self.kind, self.sigma, self.views)}." + (
             f" {self.adaptation}" if self.adaptation else "")
+
+
+def photo_inference(kind: str, views: int) -> Inference:
+    """How the page runs the bundled model of `kind`: with 8 views when the Self-ensemble toggle asks
+    (`views`), else as the lab runs that model on this CPU (`inference.precision.bundled_inference`)."""
+    return bundled_inference(get_scenario(kind), views if views > 1 else None)
 
 
 def kind_for_upload(file_channels: int, current: str | None) -> str:

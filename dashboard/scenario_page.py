@@ -13,7 +13,7 @@ import time
 import streamlit as st
 
 from denoiser.evaluation.metrics import psnr
-from denoiser.inference.tiled import denoise
+from denoiser.inference.precision import bundled_inference
 from denoiser.models.bundled import pretrained_path
 from denoiser.scenarios import get_scenario
 from denoiser.training.experiment import MAX_SIDE, experiment_model, reference_and_noisy_input, split_pixels
@@ -73,16 +73,17 @@ def render_scenario_page(scenario_key: str) -> None:
         if train:
             model = experiment_model(experiment, bundled.model if bundled else None)
             run = TrainingRun(scope, model.config, clean, noisy, noise, masks, label, settings,
-                              best_state=copy.deepcopy(model.state_dict()))
+                              best_state=copy.deepcopy(model.state_dict()), inference=choice.config.inference)
             train_with_progress(run, model, choice.config)
         if use_bundled:
-            started = time.perf_counter()
+            started, inference = time.perf_counter(), bundled_inference(scenario)
             with st.spinner("Denoising with the bundled weights…"):
-                denoised = denoise(bundled.model, noisy, noise.sigma)
+                denoised = inference.run(bundled.model, noisy, noise.sigma)
             store_outcome(st.session_state, scope, make_outcome(
                 "bundled", clean, noisy, denoised, masks, time.perf_counter() - started,
                 pretrained_path(scope).read_bytes(), image=label, noise=noise,
-                settings={"image": label, "noise": noise.name, "weights": "bundled", "seed": seed}))
+                settings={"image": label, "noise": noise.name, "weights": "bundled", "inference": inference.label,
+                          "seed": seed}))
 
     outcome = st.session_state.get(f"{scope}:outcome")
     st.subheader("4 · Results")

@@ -19,7 +19,7 @@ import numpy as np
 import streamlit as st
 
 from denoiser.errors import DenoiserError
-from denoiser.inference.tiled import denoise
+from denoiser.inference.precision import Inference
 from denoiser.models.checkpoint import checkpoint_bytes
 from denoiser.models.networks import ModelConfig, build_model
 from denoiser.noise import NoiseModel
@@ -47,6 +47,8 @@ class TrainingRun:
     best_epoch: int = 0
     history: list[Progress] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    inference: Inference = Inference()
+    """How the run's checks denoise (`TrainConfig.inference`), and so a run stopped between them."""
 
     def outcome(self, model, denoised: np.ndarray, stopped: bool, out_of_time: bool = False) -> Outcome:
         weights = checkpoint_bytes(model, {"scenario": self.scope, "trained_on": self.image, "settings": self.settings,
@@ -60,7 +62,7 @@ class TrainingRun:
         """The result of an interrupted run: the best weights so far (the starting ones before any epoch ended)."""
         model = build_model(self.model_config)
         model.load_state_dict(self.best_state)
-        return self.outcome(model, denoise(model, self.noisy, self.noise.sigma), stopped=True)
+        return self.outcome(model, self.inference.run(model, self.noisy, self.noise.sigma), stopped=True)
 
 
 def collect_interrupted_training(scope: str) -> None:
@@ -177,7 +179,7 @@ def _keep_starting_weights(run: TrainingRun, model, holder, ticket: Ticket) -> I
     ticket.skip_training()
     holder.info("Denoising with the bundled weights: no time to fine-tune while others wait…",
                 icon=":material/hourglass_top:")
-    return ImageTrainingResult(denoise(model, run.noisy, run.noise.sigma), [], 0, stopped=True, seconds=0.0)
+    return ImageTrainingResult(run.inference.run(model, run.noisy, run.noise.sigma), [], 0, stopped=True, seconds=0.0)
 
 
 def _train_in_slot(run: TrainingRun, model, config: TrainConfig, holder, ticket):

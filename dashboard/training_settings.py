@@ -10,7 +10,7 @@ from denoiser.models.checkpoint import Checkpoint
 from denoiser.models.networks import ModelConfig
 from denoiser.noise import NoiseModel
 from denoiser.scenarios import Scenario
-from denoiser.training.experiment import Experiment, estimate_cost, preset_design
+from denoiser.training.experiment import Experiment, estimate_cost, fine_tuned, preset_design
 from denoiser.training.loops import TrainConfig
 from denoiser.training.presets import NOTEBOOK_EPOCHS, PRESETS
 from denoiser.training.splits import PixelSplit
@@ -44,7 +44,7 @@ class TrainingChoice:
         return {"preset": self.preset, "model": self.model.to_dict(), "from_bundled_weights": self.from_bundled,
                 "epochs": c.epochs, "batch_size": c.batch_size, "sample": c.sample, "learning_rate": c.learning_rate,
                 "patch_size": c.patch_size, "fresh_noise": c.fresh_noise, "cosine": c.cosine,
-                "time_limit_seconds": c.time_budget, "seed": c.seed,
+                "time_limit_seconds": c.time_budget, "seed": c.seed, "inference": c.inference.label,
                 "split": {"train": c.split.train, "validation": c.split.validation, "test": c.split.test}}
 
 
@@ -109,7 +109,8 @@ def choose_training(scope: str, scenario: Scenario, bundled: Checkpoint | None, 
     config = replace(base, epochs=int(epochs), batch_size=int(batch), learning_rate=float(learning_rate),
                      split=split, seed=seed, threads=TORCH_THREADS, time_budget=float(time_limit) or None)
     from_bundled = bool(from_bundled and matches)
-    return TrainingChoice(preset, bundled_config if from_bundled else model, from_bundled, config)
+    return TrainingChoice(preset, bundled_config if from_bundled else model, from_bundled,
+                          fine_tuned(config, scenario, from_bundled))
 
 
 def show_cost(scope: str, experiment: Experiment, shape: tuple[int, ...], bundled: Checkpoint | None) -> None:

@@ -74,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="first adapt the model to each photo by self-supervised training "
                           "(Recorrupted-to-Recorrupted for Gaussian noise, blind-spot for impulses)")
     den.add_argument("--adapt-steps", type=COUNT, default=150, help="steps of adaptation per photo")
-    den.add_argument("--ensemble", type=int, default=1, choices=ENSEMBLE_SIZES,
-                     help="average over this many flips and rotations (self-ensemble): a little better, that many times slower")
+    den.add_argument("--ensemble", type=int, choices=ENSEMBLE_SIZES,
+                     help="average over this many flips and rotations (self-ensemble): a little better, that many times "
+                          "slower (default: the bundled model's own choice on this CPU, else 1)")
     den.set_defaults(run=run_denoise)
 
     train = commands.add_parser("train", help="train a scenario's model on a folder of clean images")
@@ -229,7 +230,7 @@ def run_denoise(args) -> None:
         AdaptConfig,
         adapt_to_photo,
     )
-    from denoiser.inference.tiled import denoise_ensemble
+    from denoiser.inference.precision import Inference, bundled_inference
     from denoiser.models.bundled import load_pretrained
     from denoiser.models.checkpoint import load_checkpoint
     from denoiser.noise.level import estimate_sigma
@@ -238,6 +239,7 @@ def run_denoise(args) -> None:
     checkpoint = load()
     if checkpoint.config.channels != scenario.channels:
         raise DenoiserError(f"The model has {checkpoint.config.channels} channel(s); {scenario.key} needs {scenario.channels}.")
+    inference = Inference(args.ensemble or 1) if args.model else bundled_inference(scenario, args.ensemble)
     _make_folder(targets[0].parent)
     for image, target in zip(images, targets):
         if scenario.blind:
@@ -247,14 +249,14 @@ def run_denoise(args) -> None:
             level = f"sigma {sigma:.1f}" if checkpoint.config.noise_map else "impulses detected"
         if args.adapt:
             model = load().model  # each photo adapts from the same starting weights
-            result = adapt_to_photo(model, image, sigma, AdaptConfig(steps=args.adapt_steps, views=args.ensemble))
+            result = adapt_to_photo(model, image, sigma, AdaptConfig(steps=args.adapt_steps, views=args.ensemble or 1))
             save_image(result.denoised, target)
             verdict = "adapted" if result.kept else "adaptation did not help, kept the starting weights"
             print(f"wrote {target} ({level}; {verdict}; estimated MSE {result.loss_before:.1f} -> "
                   f"{result.loss_after:.1f}; {result.seconds:.1f} s)")
         else:
-            save_image(denoise_ensemble(checkpoint.model, image, sigma, args.ensemble), target)
-            print(f"wrote {target} ({level})")
+            save_image(inference.run(checkpoint.model, image, sigma), target)
+            print(f"wrote {target} ({level}; {inference.label})")
 
 
 def run_train(args) -> None:
@@ -459,11 +461,12 @@ def run_benchmark(args) -> None:
             bar.close()
     from denoiser.models.bundled import pretrained_path
 
-    ran_lstm = any(row.method in comparison.LSTM_VIEWS for row in rows)
+    ran_lstm = sorted({row.method for row in rows} & set(comparison.LSTM_VIEWS))
     model = comparison.model_record(args.model or pretrained_path(scenario.key)) if ran_lstm else None
+    inference = {method: comparison.lstm_inference(scenario, method, args.model).label for method in ran_lstm}
     settings = {"noise": noise.name, "sigma": noise.sigma, "density": getattr(noise, "density", None),
                 "seed": args.seed, "images": args.images or "built-in benchmark photos",
-                "model": model, "machine": comparison.machine()}
+                "model": model, "inference": inference or None, "machine": comparison.machine()}
     if json_path:
         json_path.write_text(json.dumps(comparison.to_json(scenario.key, rows, **settings), indent=2) + "\n")
     if markdown_path:

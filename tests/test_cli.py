@@ -74,6 +74,20 @@ def test_denoise_with_a_self_ensemble_writes_the_ensemble_result(tmp_path, photo
     assert cli("denoise", photo, "-o", tmp_path / "x3.png", "--scenario", "gray-gaussian", "--ensemble", 3).returncode == 2
 
 
+def test_denoise_runs_the_bundled_weights_as_the_lab_runs_them_on_this_cpu(tmp_path, photo):
+    from denoiser.inference.precision import bundled_inference
+    from denoiser.models.bundled import load_pretrained
+    from denoiser.scenarios import get_scenario
+
+    inference = bundled_inference(get_scenario("gray-gaussian"))
+    out = tmp_path / "out.png"
+    result = cli("denoise", photo, "-o", out, "--scenario", "gray-gaussian", "--sigma", 10)
+    assert result.returncode == 0, result.stderr
+    assert f"(sigma 10.0; {inference.label})" in result.stdout
+    expected = inference.run(load_pretrained("gray-gaussian").model, load_image(photo), 10.0)
+    assert np.abs(load_image(out) - expected).max() <= 1 / 255 + 1e-6
+
+
 def test_denoise_adapts_to_each_photo_before_denoising(tmp_path, photo, tiny_checkpoint):
     out = tmp_path / "adapted.png"
     result = cli("denoise", photo, "-o", out, "--scenario", "gray-gaussian", "--sigma", 10, "--model", tiny_checkpoint,

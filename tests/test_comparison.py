@@ -21,12 +21,14 @@ from denoiser.evaluation.comparison import (
 )
 from denoiser.evaluation.metrics import psnr
 from denoiser.images import save_image
+from denoiser.inference.precision import bundled_inference
 from denoiser.inference.tiled import denoise_ensemble
 from denoiser.models import bundled
 from denoiser.models.checkpoint import load_checkpoint, save_checkpoint
 from denoiser.models.networks import ModelConfig, build_model
 from denoiser.noise import GaussianNoise
 from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, TRAINING_PHOTOS, sample_photo
+from denoiser.scenarios import get_scenario
 
 FAST = ["noisy", "median", "tv"]
 
@@ -111,6 +113,15 @@ def test_lstm_runs_the_given_checkpoint_with_the_true_sigma(tmp_path, images):
         assert row.psnr == pytest.approx(psnr(images[row.image], expected), abs=1e-6)
 
 
+def test_lstm_runs_the_bundled_weights_as_the_lab_runs_them_on_this_cpu(images):
+    rows = run_benchmark("gray-gaussian", sigma=25, images=images, methods=["lstm", "lstm-x8"])
+    model = bundled.load_pretrained("gray-gaussian").model
+    for row in rows:
+        inference = bundled_inference(get_scenario("gray-gaussian"), 8 if row.method == "lstm-x8" else None)
+        noisy = GaussianNoise(625.0).apply(images[row.image], image_rng(0, row.image))
+        assert row.psnr == pytest.approx(psnr(images[row.image], inference.run(model, noisy, 25.0)), abs=1e-6)
+
+
 def test_lstm_errors_are_user_errors(tmp_path, images, monkeypatch):
     with pytest.raises(DenoiserError, match="channel"):
         run_benchmark("gray-gaussian", images=images, methods=["lstm"], model_path=tiny_model_path(tmp_path, 3))
@@ -188,8 +199,18 @@ def test_cli_runs_a_given_model_and_records_it(tmp_path, image_folder, capsys):
     code = main(["benchmark", "--scenario", "gray-gaussian", "--images", str(image_folder),
                  "--methods", "noisy,lstm", "--model", str(model), "--json", str(out_json)])
     assert code == 0 and "| lstm |" in capsys.readouterr().out
-    record = json.loads(out_json.read_text())["model"]
-    assert record["file"] == str(model) and len(record["sha256"]) == 16
+    record = json.loads(out_json.read_text())
+    assert record["model"]["file"] == str(model) and len(record["model"]["sha256"]) == 16
+    assert record["inference"] == {"lstm": "float32"}  # a given checkpoint: no measured choice
+
+
+def test_cli_records_how_the_bundled_weights_ran(tmp_path, image_folder):
+    out_json = tmp_path / "result.json"
+    assert main(["benchmark", "--scenario", "gray-gaussian", "--images", str(image_folder),
+                 "--methods", "noisy,lstm,lstm-x8", "--json", str(out_json)]) == 0
+    expected = {method: bundled_inference(get_scenario("gray-gaussian"), views).label
+                for method, views in (("lstm", None), ("lstm-x8", 8))}
+    assert json.loads(out_json.read_text())["inference"] == expected
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -7,6 +7,7 @@ import pytest
 
 from denoiser.errors import DenoiserError
 from denoiser.evaluation.metrics import psnr
+from denoiser.inference.precision import Inference, bundled_inference
 from denoiser.models.bundled import load_pretrained
 from denoiser.noise import GaussianNoise, SaltPepperNoise
 from denoiser.samples import sample_photo
@@ -62,6 +63,14 @@ def test_presets_pick_their_network_and_training(bundled_gray):
     assert lstm == replace(GRAY.model, depth=1) and (lstm.architecture, lstm.hidden) == ("renet", 32)
     assert make_experiment(GRAY, noise, "notebook", None, time_limit=0).training.time_budget is None
     assert set(PRESETS) == {"quick", "notebook", "row-best", "scratch"}
+
+
+def test_fine_tuned_bundled_weights_are_checked_as_the_bundled_model_runs(bundled_gray):
+    noise = GaussianNoise(100.0)
+    assert make_experiment(GRAY, noise, "quick", bundled_gray.config).training.inference == bundled_inference(GRAY)
+    for experiment in (make_experiment(GRAY, noise, "quick", None), make_experiment(GRAY, noise, "scratch", None),
+                       make_experiment(GRAY, noise, "notebook", bundled_gray.config)):
+        assert experiment.training.inference == Inference()  # random weights: one float32 pass
 
 
 def test_the_color_2d_lstm_from_scratch_is_one_rgb_network_and_its_time_ends_gaussian_runs():

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from denoiser.evaluation.metrics import psnr
+from denoiser.inference.precision import Inference, cpu_bfloat16
 from denoiser.inference.tiled import denoise
 from denoiser.models.bundled import load_pretrained, pretrained_path
 from denoiser.models.checkpoint import read_payload
@@ -19,7 +20,6 @@ from denoiser.training.loops import (
     TrainConfig,
     corpus_loss,
     cosine_schedule,
-    cpu_bfloat16,
     measured_noise_level,
     notebook_preset,
     precision_name,
@@ -36,6 +36,16 @@ def setup():
     noisy = noise.apply(clean, np.random.default_rng(0))
     masks = make_masks(clean.shape[:2], PixelSplit(), np.random.default_rng(0))
     return clean, noisy, noise, masks
+
+
+def test_the_checks_and_the_image_returned_run_as_the_config_says(setup):
+    clean, noisy, noise, masks = setup
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=8, features=8))
+    config = TrainConfig(epochs=2, batch_size=4, patch_size=16, threads=2, inference=Inference(2))
+    result = train_on_image(model, clean, noisy, noise, masks, config)
+    assert np.array_equal(result.denoised, Inference(2).run(model, noisy, noise.sigma))  # the best weights, kept
+    assert not np.array_equal(result.denoised, denoise(model, noisy, noise.sigma))
 
 
 def test_short_training_lowers_the_loss_and_beats_the_noisy_psnr(setup):
@@ -280,9 +290,10 @@ def test_measured_noise_level_is_the_noise_standard_deviation():
 
 
 def _conv_dtypes(model) -> list[torch.dtype]:
-    """The dtypes the first convolution computes in, recorded on every forward pass."""
+    """The dtypes the second convolution computes in, recorded on every forward pass (the first, which
+    reads the image, computes in float32 always: `networks.ImageConv2d`)."""
     seen = []
-    model.stem[0].register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    model.stem[2].register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
     return seen
 
 

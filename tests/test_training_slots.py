@@ -379,8 +379,9 @@ def test_a_training_cut_to_nothing_once_others_join_gives_the_bundled_result(pag
     """A run from the bundled weights that had started when a long line formed behind it: its
     share falls to 0, and its result is the bundled model's, as its one line says (a few steps of
     fine-tuning, scored as the best so far, had given less)."""
-    from denoiser.inference.tiled import denoise
+    from denoiser.inference.precision import bundled_inference
     from denoiser.models.bundled import load_pretrained
+    from denoiser.scenarios import get_scenario
 
     page_slots.serve_within = 20
     app = started_app()
@@ -394,7 +395,8 @@ def test_a_training_cut_to_nothing_once_others_join_gives_the_bundled_result(pag
     outcome = app.session_state["gray-gaussian:outcome"]
     assert outcome.settings["shortened_to_seconds"] == 0 and outcome.history == []
     assert any(i.value.startswith("Not fine-tuned") for i in app.info)
-    expected = denoise(load_pretrained("gray-gaussian").model, outcome.noisy, outcome.sigma)
+    inference = bundled_inference(get_scenario("gray-gaussian"))  # as Denoise now runs the bundled weights
+    expected = inference.run(load_pretrained("gray-gaussian").model, outcome.noisy, outcome.sigma)
     np.testing.assert_allclose(outcome.denoised, expected, atol=1e-6)
 
 

@@ -26,8 +26,9 @@ from denoiser.samples import BENCHMARK_PHOTOS, COLOR_BENCHMARK_PHOTOS, sample_ph
 from denoiser.scenarios import Scenario, get_scenario
 
 REFERENCE_METHODS = {"noisy": "Noisy input", "lstm": "LSTM", "lstm-x8": "LSTM, self-ensemble of 8"}
-LSTM_VIEWS = {"lstm": 1, "lstm-x8": 8}
-"""The methods that run the LSTM, and how many flips and rotations each averages."""
+LSTM_VIEWS = {"lstm": None, "lstm-x8": 8}
+"""The methods that run the LSTM, and how many flips and rotations each averages (None: as the lab
+runs the model on this CPU, `lstm_inference`)."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def run_benchmark(scenario_key: str, sigma: float | None = None, density: float 
     for name, clean in images.items():
         clean, noisy = reference_and_noisy(noise, clean, image_rng(seed, name))
         for method in methods:
-            denoised, seconds = _run_method(method, noisy, noise.sigma, model)
+            denoised, seconds = _run_method(method, noisy, noise.sigma, model, scenario, model_path)
             rows.append(BenchmarkRow(name, method, psnr(clean, denoised), ssim(clean, denoised), seconds))
             if on_progress:
                 on_progress(len(rows), total)
@@ -227,13 +228,21 @@ def _load_model(scenario: Scenario, model_path):
     return checkpoint.model
 
 
-def _run_method(method: str, noisy: np.ndarray, sigma: float, model) -> tuple[np.ndarray, float]:
+def lstm_inference(scenario: Scenario, method: str, model_path=None):
+    """How an LSTM `method` runs: the bundled weights as the lab runs them on this CPU
+    (`inference.precision.bundled_inference`), a given checkpoint in float32."""
+    from denoiser.inference.precision import Inference, bundled_inference
+
+    views = LSTM_VIEWS[method]
+    return Inference(views or 1) if model_path else bundled_inference(scenario, views)
+
+
+def _run_method(method: str, noisy: np.ndarray, sigma: float, model, scenario: Scenario,
+                model_path) -> tuple[np.ndarray, float]:
     if method == "noisy":
         return noisy, 0.0
     if method in LSTM_VIEWS:
-        from denoiser.inference.tiled import denoise_ensemble
-
         started = time.perf_counter()
-        denoised = denoise_ensemble(model, noisy, sigma, size=LSTM_VIEWS[method])
+        denoised = lstm_inference(scenario, method, model_path).run(model, noisy, sigma)
         return denoised, time.perf_counter() - started
     return run_baseline(method, noisy, sigma)

@@ -52,8 +52,9 @@ def denoise_ensemble(model: nn.Module, image: np.ndarray, sigma: float | None = 
         sigma = estimate_sigma(image)
     total = np.zeros(image.shape, dtype=np.float64)
     for turns, flip in _ORIENTATIONS[:size]:
-        view = np.rot90(image[:, ::-1] if flip else image, turns)
-        result = np.rot90(denoise(model, np.ascontiguousarray(view), sigma, **tiling), -turns)
+        view = np.rot90(image[:, ::-1] if flip else image, turns).copy()  # not ascontiguousarray: an image
+        # of one pixel a side counts as contiguous with its negative strides, which torch refuses
+        result = np.rot90(denoise(model, view, sigma, **tiling), -turns)
         total += result[:, ::-1] if flip else result
     return (total / size).astype(np.float32)
 

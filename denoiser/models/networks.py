@@ -163,6 +163,23 @@ class _Conditioned(nn.Module):
         raise NotImplementedError
 
 
+def _in_float32(tensor: torch.Tensor):
+    """Autocast off, for what touches the image itself: bfloat16 keeps 8 bits of a value, so an image
+    rounded to it (unlike a residual, whose values are small) is off by up to half a level of 8-bit
+    color near white. Rounded so, the color unet lost 0.2 dB at sigma 10 in bfloat16 inference
+    (`benchmarks/inference_precision.py`); its chroma planes, at sigma 6 and 7, hold fine detail."""
+    return torch.autocast(tensor.device.type, enabled=False)
+
+
+class ImageConv2d(nn.Conv2d):
+    """The convolution that reads the image, in float32 under bfloat16 autocast (`_in_float32`): with
+    few input channels it costs next to nothing."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with _in_float32(x):
+            return super().forward(x.float())
+
+
 class RowLSTM(_Conditioned):
     """Each row a sequence; a bidirectional LSTM over (pixel, above, below) features."""
 
@@ -212,7 +229,7 @@ class ReNetDenoiser(_Conditioned):
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         f = config.features
-        self.stem = nn.Sequential(nn.Conv2d(self.network_in, f, 3, padding=1), nn.ReLU(),
+        self.stem = nn.Sequential(ImageConv2d(self.network_in, f, 3, padding=1), nn.ReLU(),
                                   nn.Conv2d(f, f, 3, padding=1), nn.ReLU())
         self.blocks = nn.ModuleList(sweep_block(f, config.hidden, config.cell) for _ in range(config.depth))
         self.head = nn.Sequential(nn.Conv2d(f, f, 3, padding=1), nn.ReLU(),
@@ -242,7 +259,7 @@ class SweepUNet(_Conditioned):
     def __init__(self, config: ModelConfig):
         super().__init__(config)
         f, wide = config.features, 2 * config.features
-        self.stem = nn.Sequential(nn.Conv2d(self.network_in, f, 3, padding=1), nn.ReLU(),
+        self.stem = nn.Sequential(ImageConv2d(self.network_in, f, 3, padding=1), nn.ReLU(),
                                   nn.Conv2d(f, f, 3, padding=1), nn.ReLU())
         self.down = nn.ModuleList([nn.Sequential(nn.Conv2d(f, wide, 3, stride=2, padding=1), nn.ReLU()),
                                    nn.Sequential(nn.Conv2d(wide, wide, 3, stride=2, padding=1), nn.ReLU())])
@@ -281,13 +298,16 @@ GUIDE_CHANNELS = 6
 
 
 def to_opponent(rgb: torch.Tensor) -> torch.Tensor:
-    """(B, 3, H, W) RGB in [0, 1] to opponent planes in [0, 1]."""
-    return torch.einsum("kc,bchw->bkhw", OPPONENT.to(rgb), rgb) + OPPONENT_OFFSET.to(rgb)
+    """(B, 3, H, W) RGB in [0, 1] to opponent planes in [0, 1], in float32 under autocast (`_in_float32`)."""
+    with _in_float32(rgb):
+        return torch.einsum("kc,bchw->bkhw", OPPONENT.to(rgb.device), rgb.float()) + OPPONENT_OFFSET.to(rgb.device)
 
 
 def from_opponent(planes: torch.Tensor) -> torch.Tensor:
-    """The inverse of `to_opponent`."""
-    return torch.einsum("ck,bkhw->bchw", OPPONENT_INVERSE.to(planes), planes - OPPONENT_OFFSET.to(planes))
+    """The inverse of `to_opponent`, in float32 as well."""
+    with _in_float32(planes):
+        return torch.einsum("ck,bkhw->bchw", OPPONENT_INVERSE.to(planes.device),
+                            planes.float() - OPPONENT_OFFSET.to(planes.device))
 
 
 class OpponentColorDenoiser(nn.Module):

@@ -70,6 +70,15 @@ def preset_design(preset: Preset, design: ModelConfig, bundled: ModelConfig | No
     return replace(model, opponent_colors=False) if own and not preset.opponent_colors else model
 
 
+def fine_tuned(training: TrainConfig, scenario: Scenario, from_bundled: bool) -> TrainConfig:
+    """`training` with the checks that suit its start: fine-tuned bundled weights run as the bundled
+    model runs on this CPU (`inference.precision.bundled_inference`), so a fine-tuned result is never
+    made a worse way than the bundled weights' own; a network from random weights one float32 pass."""
+    from denoiser.inference.precision import Inference, bundled_inference
+
+    return replace(training, inference=bundled_inference(scenario) if from_bundled else Inference())
+
+
 def make_experiment(scenario: Scenario, noise: NoiseModel, preset: str, bundled: ModelConfig | None, *,
                     architecture: str | None = None, epochs: int | None = None, time_limit: float | None = None,
                     seed: int = 0, threads: int | None = None) -> Experiment:
@@ -86,7 +95,7 @@ def make_experiment(scenario: Scenario, noise: NoiseModel, preset: str, bundled:
     training = chosen.training(scenario)
     budget = training.time_budget if time_limit is None else (time_limit or None)
     training = replace(training, epochs=epochs or training.epochs, time_budget=budget, seed=seed, threads=threads)
-    return Experiment(scenario, noise, preset, model, training, from_bundled)
+    return Experiment(scenario, noise, preset, model, fine_tuned(training, scenario, from_bundled), from_bundled)
 
 
 def reference_and_noisy_input(clean: np.ndarray, noise: NoiseModel, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +147,6 @@ def measure_pace(experiment: Experiment, shape: tuple[int, ...], bundled: nn.Mod
     steps a second); the check is scaled to the whole image. About a second."""
     import time
 
-    from denoiser.inference.tiled import denoise
     from denoiser.training.loops import precision_name, set_threads
 
     config, (height, width) = experiment.training, shape[:2]
@@ -162,7 +170,7 @@ def measure_pace(experiment: Experiment, shape: tuple[int, ...], bundled: nn.Mod
         seconds.append(time.perf_counter() - started)
     crop = np.zeros((min(height, 64), min(width, 64), channels), dtype=np.float32)
     started = time.perf_counter()
-    denoise(model, crop, experiment.noise.sigma)
+    config.inference.run(model, crop, experiment.noise.sigma)
     check = (time.perf_counter() - started) * height * width / (crop.shape[0] * crop.shape[1])
     return Pace(min(seconds[1:]), check)
 
@@ -223,7 +231,8 @@ def fit_record(experiment: Experiment, result: FitResult, seconds: float, **extr
             "training": {"epochs": training.epochs, "batch_size": training.batch_size, "sample": training.sample,
                          "patch_size": training.patch_size, "learning_rate": training.learning_rate,
                          "fresh_noise": training.fresh_noise, "cosine": training.cosine,
-                         "time_limit": training.time_budget, "threads": training.threads}, **extra}
+                         "time_limit": training.time_budget, "threads": training.threads,
+                         "inference": training.inference.label}, **extra}
 
 
 def score_table(record: dict) -> str:

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from denoiser.evaluation.metrics import mse_255, psnr
-from denoiser.inference.tiled import denoise
+from denoiser.inference.precision import Inference, cpu_bfloat16
 from denoiser.models.networks import specialist_of, specialist_reach
 from denoiser.noise import NoiseModel, reference_and_noisy
 from denoiser.scenarios import Scenario
@@ -66,6 +66,9 @@ class TrainConfig:
     (whichever is further along), so a run cut short by a slow machine still ends annealed."""
     seed: int = 0
     threads: int | None = None
+    inference: Inference = Inference()
+    """How the validation checks, and so the image returned, run the model: one float32 pass, or
+    for fine-tuned bundled weights as the bundled model runs on this CPU (`experiment.fine_tuned`)."""
 
     def __post_init__(self):
         if self.validate_every < 1:
@@ -245,7 +248,7 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
                 on_progress(progress)
             continue
         checked = time.perf_counter()
-        estimate = denoise(model, noisy, noise.sigma)
+        estimate = config.inference.run(model, noisy, noise.sigma)
         check_seconds, checked_at = time.perf_counter() - checked, step
         val_mask = masks.validation if has_validation else masks.train
         val_loss = mse_255(clean, estimate, val_mask)
@@ -260,7 +263,7 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
             break
     seconds = time.perf_counter() - start
     model.load_state_dict(best[2])
-    denoised = best[3] if best[3] is not None else denoise(model, noisy, noise.sigma)  # the best check's image
+    denoised = best[3] if best[3] is not None else config.inference.run(model, noisy, noise.sigma)  # the best check's
     return ImageTrainingResult(denoised, history, best[1], stopped, seconds, out_of_time)
 
 
@@ -412,16 +415,6 @@ def precision_name(device: torch.device, mixed_precision: bool) -> str:
     if mixed_precision and device.type == "cuda":
         return "float16"
     return "bfloat16" if mixed_precision and device.type == "cpu" and cpu_bfloat16() else "float32"
-
-
-def cpu_bfloat16() -> bool:
-    """Whether this CPU has bfloat16 instructions (AMX or AVX-512 BF16). oneDNN also runs bfloat16
-    on plain AVX-512, converting as it goes: there a training step is slower than in float32
-    (`python benchmarks/precision.py` times both), so such CPUs train in float32."""
-    def has(feature: str) -> bool:  # private probes: absent in some builds, then taken as no
-        return bool(getattr(torch.cpu, f"_is_{feature}_supported", lambda: False)())
-
-    return torch.backends.mkldnn.is_available() and (has("amx_tile") or has("avx512_bf16"))
 
 
 def cosine_schedule(optimizer: torch.optim.Optimizer, done: Callable[[int], float],

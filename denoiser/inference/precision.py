@@ -1,0 +1,59 @@
+"""How a trained network runs on a photo: in float32 or bfloat16, one pass or a self-ensemble, and
+what each bundled model runs by default on this CPU."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+
+from denoiser.inference.tiled import ENSEMBLE_SIZES, denoise_ensemble
+
+if TYPE_CHECKING:
+    from denoiser.scenarios import Scenario
+
+
+def cpu_bfloat16() -> bool:
+    """Whether this CPU has bfloat16 instructions (AMX or AVX-512 BF16). oneDNN also runs bfloat16
+    on plain AVX-512, converting as it goes: there a training step is slower than in float32
+    (`python benchmarks/precision.py` times both), so such CPUs train and denoise in float32."""
+    def has(feature: str) -> bool:  # private probes: absent in some builds, then taken as no
+        return bool(getattr(torch.cpu, f"_is_{feature}_supported", lambda: False)())
+
+    return torch.backends.mkldnn.is_available() and (has("amx_tile") or has("avx512_bf16"))
+
+
+@dataclass(frozen=True)
+class Inference:
+    """One way to run a network on a photo."""
+
+    views: int = 1
+    """Flips and right-angle rotations averaged (`tiled.denoise_ensemble`); 1 is one plain pass."""
+    bfloat16: bool = False
+    """Compute in bfloat16 autocast, the image itself kept in float32 (`networks.ImageConv2d`)."""
+
+    def __post_init__(self):
+        if self.views not in ENSEMBLE_SIZES:
+            raise ValueError(f"Ensemble size {self.views}: choose one of {ENSEMBLE_SIZES}.")
+
+    def run(self, model: nn.Module, image: np.ndarray, sigma: float | None = None) -> np.ndarray:
+        """`model`'s denoised float32 (H, W, C) of `image`, as `tiled.denoise` takes them."""
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bfloat16):
+            return denoise_ensemble(model, image, sigma, self.views)
+
+    @property
+    def label(self) -> str:
+        """'bfloat16, self-ensemble of 2', 'float32'."""
+        return ("bfloat16" if self.bfloat16 else "float32") + (f", self-ensemble of {self.views}" if self.views > 1 else "")
+
+
+def bundled_inference(scenario: Scenario, views: int | None = None) -> Inference:
+    """How the scenario's bundled model runs on this CPU: in bfloat16 where the CPU has it and the
+    scenario names a bfloat16 ensemble (`Scenario.bfloat16_views`), with that many views unless
+    `views` says otherwise; elsewhere in float32, one pass unless `views` says otherwise."""
+    if scenario.bfloat16_views is not None and cpu_bfloat16():
+        return Inference(views or scenario.bfloat16_views, bfloat16=True)
+    return Inference(views or 1)
