@@ -113,7 +113,8 @@ def summary(name: str) -> dict:
             "mean_lead": mean, "median_lead": statistics.median(leads), "spread": spread,
             "lstm_wins": sum(lead > 0 for lead in leads), "reference_wins": sum(lead < 0 for lead in leads),
             "verdict": "tie" if abs(mean) < spread else ("LSTM ahead" if mean > 0 else "reference ahead"),
-            "model": record.get("model"), "machine": record.get("machine")}
+            "model": record.get("model"), "inference": (record.get("inference") or {}).get("lstm"),
+            "machine": record.get("machine")}
 
 
 def markdown(summaries: list[dict]) -> str:
@@ -125,7 +126,8 @@ def markdown(summaries: list[dict]) -> str:
                     f"{s['lstm_wins']} / {s['reference_wins']} | {s['verdict']} |")
     parts = ["\n".join(head) + "\n"]
     for s in summaries:
-        lines = [f"### {s['setting']}\n", f"| photo | noisy | LSTM | {s['reference']} | lead |", "|---|---:|---:|---:|---:|"]
+        ran = [f"The LSTM ran in {s['inference']}.\n"] if s.get("inference") else []  # absent before it was recorded
+        lines = [f"### {s['setting']}\n", *ran, f"| photo | noisy | LSTM | {s['reference']} | lead |", "|---|---:|---:|---:|---:|"]
         lines += [f"| {r['photo']} | {r['noisy']:.2f} | {r['lstm']:.2f} | {r['reference']:.2f} | {r['lead']:+.2f} |"
                   for r in s["rows"]]
         parts.append("\n".join(lines) + "\n")

@@ -8,7 +8,7 @@ Each model is scored in every variant (`VARIANTS`: one float32 pass, then bfloat
 views of `inference.tiled.denoise_ensemble`) on the validation crops of its study
 (`model_design.validation_psnr` at sigma 10, 25 and 50; `camera_design.scores` through the validation
 cameras and the unseen check), and timed on a 512x512 photo (camera, or coffee for three channels) at
-sigma 25, the variants alternating within each round so that a background load hits them alike.
+sigma 25, each variant in a fresh process of its own (`seconds`).
 
 The rule, fixed before the run (`choice`): a bundled model runs by default the bfloat16 variant with the
 most views whose time is at most the float32 pass's and whose every score is at least the float32
@@ -23,11 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +39,6 @@ import model_design  # noqa: E402
 
 from denoiser.evaluation.comparison import machine  # noqa: E402
 from denoiser.inference.precision import Inference, cpu_bfloat16  # noqa: E402
-from denoiser.noise import GaussianNoise  # noqa: E402
-from denoiser.samples import sample_photo  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks" / "inference-precision"
 BUNDLED = ("gray-gaussian", "color-gaussian", "color-camera")
@@ -61,18 +58,45 @@ def scorer(model, validation: Path):
     return lambda inference: model_design.validation_psnr(model.model, crops, inference=inference)
 
 
-def seconds(model, repeats: int) -> dict[str, float]:
-    """Median seconds of each variant on a 512x512 photo, alternating within each round."""
-    photo = sample_photo("coffee" if model.model.config.channels == 3 else "camera", model.model.config.channels)
-    clean = np.ascontiguousarray(photo[:SIZE, :SIZE])
-    noisy = GaussianNoise(SIGMA ** 2, quantize=True).apply(clean, np.random.default_rng(0))
+TIMING_PROCESS = """
+import json, statistics, sys, time
+import numpy as np, torch
+from denoiser.inference.precision import Inference
+from denoiser.models.bundled import pretrained_path
+from denoiser.models.checkpoint import load_checkpoint
+from denoiser.noise import GaussianNoise
+from denoiser.samples import sample_photo
+name, views, low, repeats, size, sigma, threads = sys.argv[1:]
+torch.set_num_threads(int(threads))
+path = pretrained_path(name) if pretrained_path(name).is_file() else name
+model = load_checkpoint(path).model
+channels = model.config.channels
+clean = np.ascontiguousarray(sample_photo("coffee" if channels == 3 else "camera", channels)[:int(size), :int(size)])
+noisy = GaussianNoise(float(sigma) ** 2, quantize=True).apply(clean, np.random.default_rng(0))
+inference, times = Inference(int(views), bfloat16=low == "1"), []
+for run in range(int(repeats) + 1):  # the first run warms up
+    started = time.perf_counter()
+    inference.run(model, noisy, float(sigma))
+    times.append(time.perf_counter() - started)
+print(json.dumps(times[1:]))
+"""
+"""One variant timed in a fresh Python: warm-up, then `repeats` runs."""
+
+
+def seconds(model_name: str, repeats: int) -> dict[str, float]:
+    """Median seconds of each variant on a 512x512 photo, each timed in a fresh process of its own
+    (`TIMING_PROCESS`), as a process that denoises runs one way: once a process has computed in
+    bfloat16, its float32 passes run slower (interleaved with bfloat16 ones, a float32 pass took 0.476 s
+    against 0.35 to 0.38 s in a process of its own), which favoured bfloat16. The variants run in
+    order and then in reverse, so that a drifting load hits them alike."""
     times = {name: [] for name in VARIANTS}
-    for round_ in range(repeats + 1):  # the first round warms up
-        for name, inference in VARIANTS.items():
-            started = time.perf_counter()
-            inference.run(model.model, noisy, float(SIGMA))
-            if round_:
-                times[name].append(time.perf_counter() - started)
+    for order in (list(VARIANTS), list(reversed(VARIANTS))):
+        for name in order:
+            inference = VARIANTS[name]
+            command = [sys.executable, "-c", TIMING_PROCESS, model_name, str(inference.views),
+                       str(int(inference.bfloat16)), str(repeats), str(SIZE), str(SIGMA), str(THREADS)]
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+            times[name] += json.loads(done.stdout.strip().splitlines()[-1])
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -134,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, model in models.items():
         score = scorer(model, args.validation)
         row = {variant: score(inference) for variant, inference in VARIANTS.items()}
-        row["seconds"] = seconds(model, args.repeats)
+        row["seconds"] = seconds(str(named.get(name, name)), args.repeats)
         row["choice"] = choice(row)
         record["models"][name] = row
         print(name, {variant: {key: round(value, 3) for key, value in row[variant].items()} for variant in VARIANTS},

@@ -80,9 +80,11 @@ def _about(records: dict[str, dict]) -> str:
                                   f"torch {m['torch']}" for m in (r["machine"] for r in records.values())))
     models = list(dict.fromkeys(f"`{Path(m['file']).name}` (sha256 {m['sha256']}, {m.get('steps', '?')} training steps)"
                                 for m in (r.get("model") for r in records.values()) if isinstance(m, dict)))
+    ran = list(dict.fromkeys(r["inference"]["lstm"] for r in records.values() if "lstm" in (r.get("inference") or {})))
     text = (f"Mean over {len(photos)} photos ({', '.join(photos)}); PSNR (dB) / SSIM; seconds per photo. "
             f"Measured on {' and '.join(machines)}. "
             + (f"LSTM weights: {'; '.join(models)}. " if models else "No LSTM rows: these ran without bundled weights. ")
+            + (f"`lstm` ran in {' and '.join(ran)}. " if ran else "")
             + "Per-photo tables: " + ", ".join(f"[{n}](benchmarks/{n}.md)" for n in records) + ".")
     return textwrap.fill(text, width=110, break_long_words=False, break_on_hyphens=False)
 

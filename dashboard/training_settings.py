@@ -10,7 +10,7 @@ from denoiser.models.checkpoint import Checkpoint
 from denoiser.models.networks import ModelConfig
 from denoiser.noise import NoiseModel
 from denoiser.scenarios import Scenario
-from denoiser.training.experiment import Experiment, estimate_cost, fine_tuned, preset_design
+from denoiser.training.experiment import Experiment, estimate_cost, preset_design, with_check_inference
 from denoiser.training.loops import TrainConfig
 from denoiser.training.presets import NOTEBOOK_EPOCHS, PRESETS
 from denoiser.training.splits import PixelSplit
@@ -110,7 +110,7 @@ def choose_training(scope: str, scenario: Scenario, bundled: Checkpoint | None, 
                      split=split, seed=seed, threads=TORCH_THREADS, time_budget=float(time_limit) or None)
     from_bundled = bool(from_bundled and matches)
     return TrainingChoice(preset, bundled_config if from_bundled else model, from_bundled,
-                          fine_tuned(config, scenario, from_bundled))
+                          with_check_inference(config, scenario, from_bundled))
 
 
 def show_cost(scope: str, experiment: Experiment, shape: tuple[int, ...], bundled: Checkpoint | None) -> None:

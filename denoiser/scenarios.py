@@ -82,14 +82,13 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {
     s.key: s for s in (
         Scenario("gray-gaussian", "Gray · Gaussian", 1, GaussianNoise(100.0),
-                 ModelConfig(channels=1, noise_map=True, depth=2), 32, 8953.0, "camera", bundled_architecture="unet",
-                 bfloat16_views=2),
+                 ModelConfig(channels=1, noise_map=True, depth=2), 32, 8953.0, "camera", bundled_architecture="unet"),
         Scenario("gray-salt-pepper", "Gray · Salt & pepper", 1, SaltPepperNoise(0.1),
                  ModelConfig(channels=1, noise_map=False, impulse_mask=True, fill_impulses=True), 32, 8953.0, "camera",
                  training_density=(0.02, 0.8)),
         Scenario("color-gaussian", "Color · Gaussian", 3, GaussianNoise(100.0),
                  ModelConfig(channels=3, noise_map=True, opponent_colors=True, depth=2), 8, 9986.0, "coffee",
-                 bundled_architecture="unet", bfloat16_views=2),
+                 bundled_architecture="unet"),
         Scenario("color-camera", "Color · Camera", 3, CameraNoise(0.6, 90),
                  ModelConfig(channels=3, noise_map=False, depth=2), 8, None, "coffee",
                  training_camera=CameraDraw()),

@@ -3,6 +3,7 @@ reference rows, only when both runs scored the same noisy photos."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -46,3 +47,16 @@ def test_an_earlier_run_without_the_reference_is_refused():
     earlier = record([("a", "noisy", 28.0), ("a", "lstm", 34.0)])
     with pytest.raises(SystemExit, match="no bm3d row"):
         benchmark_set.with_reference(record([("a", "noisy", 28.0), ("a", "lstm", 36.0)]), earlier, "bm3d")
+
+
+def test_the_summary_and_its_table_say_how_the_lstm_ran(tmp_path, monkeypatch):
+    monkeypatch.setattr(benchmark_set, "OUT", tmp_path)
+    rows = record([("a", "noisy", 28.0), ("a", "lstm", 36.0), ("a", "bm3d", 35.0),
+                   ("b", "noisy", 27.0), ("b", "lstm", 33.0), ("b", "bm3d", 32.5)])
+    ran = {**rows, "inference": {"lstm": "bfloat16, self-ensemble of 2"}}
+    (tmp_path / "benchmark-set-gray-sigma10.json").write_text(json.dumps(ran))
+    summary = benchmark_set.summary("gray-sigma10")
+    assert summary["inference"] == "bfloat16, self-ensemble of 2" and summary["mean_lead"] == pytest.approx(0.75)
+    assert "### gray-sigma10\n\nThe LSTM ran in bfloat16, self-ensemble of 2.\n" in benchmark_set.markdown([summary])
+    (tmp_path / "benchmark-set-gray-sigma10.json").write_text(json.dumps(rows))  # a run from before it was recorded
+    assert "The LSTM ran" not in benchmark_set.markdown([benchmark_set.summary("gray-sigma10")])

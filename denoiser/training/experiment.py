@@ -70,7 +70,7 @@ def preset_design(preset: Preset, design: ModelConfig, bundled: ModelConfig | No
     return replace(model, opponent_colors=False) if own and not preset.opponent_colors else model
 
 
-def fine_tuned(training: TrainConfig, scenario: Scenario, from_bundled: bool) -> TrainConfig:
+def with_check_inference(training: TrainConfig, scenario: Scenario, from_bundled: bool) -> TrainConfig:
     """`training` with the checks that suit its start: fine-tuned bundled weights run as the bundled
     model runs on this CPU (`inference.precision.bundled_inference`), so a fine-tuned result is never
     made a worse way than the bundled weights' own; a network from random weights one float32 pass."""
@@ -95,7 +95,8 @@ def make_experiment(scenario: Scenario, noise: NoiseModel, preset: str, bundled:
     training = chosen.training(scenario)
     budget = training.time_budget if time_limit is None else (time_limit or None)
     training = replace(training, epochs=epochs or training.epochs, time_budget=budget, seed=seed, threads=threads)
-    return Experiment(scenario, noise, preset, model, fine_tuned(training, scenario, from_bundled), from_bundled)
+    training = with_check_inference(training, scenario, from_bundled)
+    return Experiment(scenario, noise, preset, model, training, from_bundled)
 
 
 def reference_and_noisy_input(clean: np.ndarray, noise: NoiseModel, seed: int) -> tuple[np.ndarray, np.ndarray]:

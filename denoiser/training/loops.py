@@ -67,8 +67,8 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = None
     inference: Inference = Inference()
-    """How the validation checks, and so the image returned, run the model: one float32 pass, or
-    for fine-tuned bundled weights as the bundled model runs on this CPU (`experiment.fine_tuned`)."""
+    """How the validation checks, and so the image returned, run the model: one float32 pass, or for
+    fine-tuned bundled weights as the bundled model runs on this CPU (`experiment.with_check_inference`)."""
 
     def __post_init__(self):
         if self.validate_every < 1:
@@ -263,7 +263,8 @@ def train_on_image(model: nn.Module, clean: np.ndarray, noisy: np.ndarray, noise
             break
     seconds = time.perf_counter() - start
     model.load_state_dict(best[2])
-    denoised = best[3] if best[3] is not None else config.inference.run(model, noisy, noise.sigma)  # the best check's
+    # the best check's image, or (no check ran) the kept weights' own
+    denoised = best[3] if best[3] is not None else config.inference.run(model, noisy, noise.sigma)
     return ImageTrainingResult(denoised, history, best[1], stopped, seconds, out_of_time)
 
 
