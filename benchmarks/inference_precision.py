@@ -59,16 +59,17 @@ def scorer(model, validation: Path):
 
 
 TIMING_PROCESS = """
-import json, statistics, sys, time
+import json, sys, time
 import numpy as np, torch
 from denoiser.inference.precision import Inference
 from denoiser.models.bundled import pretrained_path
 from denoiser.models.checkpoint import load_checkpoint
 from denoiser.noise import GaussianNoise
 from denoiser.samples import sample_photo
+from denoiser.scenarios import SCENARIOS
 name, views, low, repeats, size, sigma, threads = sys.argv[1:]
 torch.set_num_threads(int(threads))
-path = pretrained_path(name) if pretrained_path(name).is_file() else name
+path = pretrained_path(name) if name in SCENARIOS else name  # a bundled model, or a checkpoint's path
 model = load_checkpoint(path).model
 channels = model.config.channels
 clean = np.ascontiguousarray(sample_photo("coffee" if channels == 3 else "camera", channels)[:int(size), :int(size)])
@@ -80,15 +81,16 @@ for run in range(int(repeats) + 1):  # the first run warms up
     times.append(time.perf_counter() - started)
 print(json.dumps(times[1:]))
 """
-"""One variant timed in a fresh Python: warm-up, then `repeats` runs."""
+"""One variant timed in a fresh Python: warm-up, then `repeats` runs, of a bundled model or a checkpoint."""
 
 
 def seconds(model_name: str, repeats: int) -> dict[str, float]:
     """Median seconds of each variant on a 512x512 photo, each timed in a fresh process of its own
     (`TIMING_PROCESS`), as a process that denoises runs one way: once a process has computed in
-    bfloat16, its float32 passes run slower (interleaved with bfloat16 ones, a float32 pass took 0.476 s
-    against 0.35 to 0.38 s in a process of its own), which favoured bfloat16. The variants run in
-    order and then in reverse, so that a drifting load hits them alike."""
+    bfloat16, its float32 passes run slower (interleaved with bfloat16 ones in an earlier run of this
+    script, b006453, a float32 pass took 0.476 s against 0.363 in a process of its own), which
+    favoured bfloat16. The variants run in order and then in reverse, a process each time, so that a
+    drifting load hits them alike: the median is over 2 x `repeats` runs."""
     times = {name: [] for name in VARIANTS}
     for order in (list(VARIANTS), list(reversed(VARIANTS))):
         for name in order:
@@ -112,7 +114,8 @@ def choice(row: dict) -> int | None:
 def render(record: dict) -> str:
     names = list(VARIANTS)
     lines = [f"Validation crops of `{record['validation']}`; {SIZE}x{SIZE} timing at sigma {SIGMA}, {THREADS} threads, "
-             f"medians of {record['repeats']}; {record['machine']['cpu']}, {record['machine']['cores']} cores. "
+             f"medians of {2 * record['repeats']} runs in two fresh processes per variant; {record['machine']['cpu']}, "
+             f"{record['machine']['cores']} cores. "
              "Differences from float32 in brackets.", "",
              "| model | score | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)]
     for name, row in record["models"].items():
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, model in models.items():
         score = scorer(model, args.validation)
         row = {variant: score(inference) for variant, inference in VARIANTS.items()}
-        row["seconds"] = seconds(str(named.get(name, name)), args.repeats)
+        row["seconds"] = seconds(str(named[name].resolve()) if name in named else name, args.repeats)
         row["choice"] = choice(row)
         record["models"][name] = row
         print(name, {variant: {key: round(value, 3) for key, value in row[variant].items()} for variant in VARIANTS},

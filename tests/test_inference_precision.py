@@ -69,3 +69,17 @@ def test_a_bad_model_argument_is_one_line_before_any_model_loads(tmp_path, monke
     assert inference_precision.main([str(tmp_path), "--model", "unet"]) == 2
     assert capsys.readouterr().err == "error: --model wants NAME=PATH of a checkpoint, not 'unet'.\n"
     assert not list(tmp_path.iterdir())
+
+
+def test_a_checkpoint_is_timed_in_a_fresh_process_per_variant(tmp_path):
+    import torch
+
+    from denoiser.models.checkpoint import save_checkpoint
+    from denoiser.models.networks import ModelConfig, build_model
+
+    torch.manual_seed(0)
+    path = tmp_path / "tiny.pt"
+    save_checkpoint(path, build_model(ModelConfig(architecture="unet", noise_map=True, hidden=4, features=4)), {})
+    seconds = inference_precision.seconds(str(path), 1)
+    assert set(seconds) == set(inference_precision.VARIANTS) and all(value > 0 for value in seconds.values())
+    assert seconds["bfloat16 x4"] > seconds["bfloat16"]  # four passes take longer than one
