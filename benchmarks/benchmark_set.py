@@ -84,12 +84,13 @@ def with_reference(fresh: dict, earlier: dict, reference: str) -> dict:
     def noisy(record: dict) -> dict:
         return {row["image"]: (row["psnr"], row["ssim"]) for row in record["results"] if row["method"] == "noisy"}
 
-    if noisy(fresh) != noisy(earlier) or (fresh["sigma"], fresh["seed"]) != (earlier["sigma"], earlier["seed"]):
+    scored = noisy(fresh)
+    if scored != noisy(earlier) or (fresh["sigma"], fresh["seed"]) != (earlier["sigma"], earlier["seed"]):
         raise SystemExit("The earlier run scored other noisy photos: run the setting without --reuse-reference.")
     reused = [row for row in earlier["results"] if row["method"] == reference]
-    if {row["image"] for row in reused} != set(noisy(fresh)):
+    if {row["image"] for row in reused} != set(scored):
         raise SystemExit(f"The earlier run has no {reference} row for every photo: run it without --reuse-reference.")
-    order = {image: index for index, image in enumerate(noisy(fresh))}
+    order = {image: index for index, image in enumerate(scored)}
     rows = [BenchmarkRow(**row) for row in fresh["results"] + reused]
     rows.sort(key=lambda row: order[row.image])  # photo by photo, as a full run writes them
     return {**fresh, "results": [asdict(row) for row in rows], "summary": summarize(rows),

@@ -32,7 +32,9 @@ def denoise(model: nn.Module, image: np.ndarray, sigma: float | None = None,
     model.eval()
     with torch.inference_mode():
         for top, left, h, w in _tiles(height, width, tile, overlap):
-            patch = torch.from_numpy(np.ascontiguousarray(image[top:top + h, left:left + w]))
+            # a copy, not ascontiguousarray: numpy counts a view one pixel wide as contiguous with the
+            # negative strides of a flip, which torch refuses
+            patch = torch.from_numpy(np.array(image[top:top + h, left:left + w]))
             result = model(patch.permute(2, 0, 1)[None].float(), level)[0].permute(1, 2, 0).float().numpy()  # bfloat16 under autocast
             ramp = _ramp(h, w, overlap, top, left, height, width)
             output[top:top + h, left:left + w] += result * ramp
@@ -55,10 +57,8 @@ def denoise_ensemble(model: nn.Module, image: np.ndarray, sigma: float | None = 
         sigma = estimate_sigma(image)
     total = np.zeros(image.shape, dtype=np.float32)  # float32 sums of at most 8 views in [0, 1]: exact enough
     for turns, flip in _ORIENTATIONS[:size]:
-        view = np.rot90(image[:, ::-1] if flip else image, turns).copy()  # not ascontiguousarray: an image
-        # of one pixel a side counts as contiguous with its negative strides, which torch refuses
-        result = np.rot90(denoise(model, view, sigma, **tiling), -turns)
-        del view
+        view = np.rot90(image[:, ::-1] if flip else image, turns)
+        result = np.rot90(denoise(model, np.ascontiguousarray(view), sigma, **tiling), -turns)
         total += result[:, ::-1] if flip else result
     total /= size
     return total
