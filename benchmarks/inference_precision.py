@@ -1,19 +1,19 @@
-"""Inference in float32 and in bfloat16 autocast, one pass and self-ensembles: what each scores on the
+"""Inference in float32 and in bfloat16 autocast, one pass and tile flips: what each scores on the
 validation photos and costs in time, for each bundled Gaussian or camera model and any checkpoint named,
 and which one a bundled model runs by default on a CPU with bfloat16 instructions.
 
     python benchmarks/inference_precision.py VALIDATION_DIR [--model NAME=PATH ...] [--repeats 3]
 
 Each model is scored in every variant (`VARIANTS`: one float32 pass, then bfloat16 with 1, 2 and 4
-views of `inference.tiled.denoise_ensemble`) on the validation crops of its study
+mirror images of each tile batched in one pass, `inference.tiled.TILE_FLIPS`) on the validation crops of its study
 (`model_design.validation_psnr` at sigma 10, 25 and 50; `camera_design.scores` through the validation
 cameras and the unseen check), and timed on a 512x512 photo (camera, or coffee for three channels) at
 sigma 25, each variant in a fresh process of its own (`seconds`).
 
 The rule, fixed before the run (`choice`): a bundled model runs by default the bfloat16 variant with the
-most views whose time is at most the float32 pass's and whose every score is at least the float32
+most flips whose time is at most the float32 pass's and whose every score is at least the float32
 pass's: more quality for no more time. Where none qualifies it stays in float32
-(`Scenario.bfloat16_views`). A decision for the validation set: the benchmark photos are not read.
+(`Scenario.bfloat16_flips`). A decision for the validation set: the benchmark photos are not read.
 Salt-and-pepper has no validation score here and stays in float32. Writes
 docs/benchmarks/inference-precision.json and .md.
 """
@@ -43,8 +43,8 @@ from denoiser.inference.precision import Inference, cpu_bfloat16  # noqa: E402
 OUT = ROOT / "docs" / "benchmarks" / "inference-precision"
 BUNDLED = ("gray-gaussian", "color-gaussian", "color-camera")
 SIZE, SIGMA, THREADS = 512, 25, 2
-VARIANTS = {"float32": Inference(), "bfloat16": Inference(1, bfloat16=True),
-            "bfloat16 x2": Inference(2, bfloat16=True), "bfloat16 x4": Inference(4, bfloat16=True)}
+VARIANTS = {"float32": Inference(), "bfloat16": Inference(bfloat16=True),
+            "bfloat16 x2": Inference(bfloat16=True, flips=2), "bfloat16 x4": Inference(bfloat16=True, flips=4)}
 """What each model is scored and timed in; the first is the reference the others must match."""
 
 
@@ -67,14 +67,14 @@ from denoiser.models.checkpoint import load_checkpoint
 from denoiser.noise import GaussianNoise
 from denoiser.samples import sample_photo
 from denoiser.scenarios import SCENARIOS
-name, views, low, repeats, size, sigma, threads = sys.argv[1:]
+name, flips, low, repeats, size, sigma, threads = sys.argv[1:]
 torch.set_num_threads(int(threads))
 path = pretrained_path(name) if name in SCENARIOS else name  # a bundled model, or a checkpoint's path
 model = load_checkpoint(path).model
 channels = model.config.channels
 clean = np.ascontiguousarray(sample_photo("coffee" if channels == 3 else "camera", channels)[:int(size), :int(size)])
 noisy = GaussianNoise(float(sigma) ** 2, quantize=True).apply(clean, np.random.default_rng(0))
-inference, times = Inference(int(views), bfloat16=low == "1"), []
+inference, times = Inference(bfloat16=low == "1", flips=int(flips)), []
 for run in range(int(repeats) + 1):  # the first run warms up
     started = time.perf_counter()
     inference.run(model, noisy, float(sigma))
@@ -95,7 +95,7 @@ def seconds(model_name: str, repeats: int) -> dict[str, float]:
     for order in (list(VARIANTS), list(reversed(VARIANTS))):
         for name in order:
             inference = VARIANTS[name]
-            command = [sys.executable, "-c", TIMING_PROCESS, model_name, str(inference.views),
+            command = [sys.executable, "-c", TIMING_PROCESS, model_name, str(inference.flips),
                        str(int(inference.bfloat16)), str(repeats), str(SIZE), str(SIGMA), str(THREADS)]
             done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
             times[name] += json.loads(done.stdout.strip().splitlines()[-1])
@@ -103,10 +103,10 @@ def seconds(model_name: str, repeats: int) -> dict[str, float]:
 
 
 def choice(row: dict) -> int | None:
-    """The rule: the views of the bfloat16 variant with the most views that takes at most the float32
+    """The rule: the flips of the bfloat16 variant with the most flips that takes at most the float32
     pass's time and scores at least as high on every score; None where none does (float32 stays)."""
     reference, limit = row["float32"], row["seconds"]["float32"]
-    fitting = [VARIANTS[name].views for name in VARIANTS if VARIANTS[name].bfloat16 and row["seconds"][name] <= limit
+    fitting = [VARIANTS[name].flips for name in VARIANTS if VARIANTS[name].bfloat16 and row["seconds"][name] <= limit
                and all(row[name][key] >= value for key, value in reference.items())]
     return max(fitting, default=None)
 
@@ -126,9 +126,9 @@ def render(record: dict) -> str:
         cells = [f"{reference:.3f}"] + [f"{row['seconds'][variant]:.3f} (x{row['seconds'][variant] / reference:.2f})"
                                         for variant in names[1:]]
         lines.append(f"| {name} | seconds | " + " | ".join(cells) + " |")
-    chosen = ", ".join(f"{name}: " + (f"bfloat16, {row['choice']} views" if row["choice"] else "float32")
+    chosen = ", ".join(f"{name}: " + (f"bfloat16, {row['choice']} tile flips" if row["choice"] else "float32")
                        for name, row in record["models"].items())
-    lines += ["", f"By the rule (the most views in bfloat16 at no more time and no lower score): {chosen}."]
+    lines += ["", f"By the rule (the most tile flips in bfloat16 at no more time and no lower score): {chosen}."]
     return "\n".join(lines) + "\n"
 
 

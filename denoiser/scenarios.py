@@ -54,10 +54,10 @@ class Scenario:
     bundled_architecture: str = "renet"
     """The network of the bundled weights, known before torch loads (so the command line refuses at
     once a preset that cannot fine-tune it); `model` is the design a new network of the scenario has."""
-    bfloat16_views: int | None = None
-    """On a CPU with bfloat16 instructions, the bundled model runs in bfloat16 with a self-ensemble of
-    this many views (`inference.precision.bundled_inference`): the most that cost no more than one
-    float32 pass and score no lower, as `benchmarks/inference_precision.py` chose. None: float32."""
+    bfloat16_flips: int | None = None
+    """On a CPU with bfloat16 instructions, the bundled model runs in bfloat16 with this many mirror
+    images of each tile batched (`inference.precision.bundled_inference`): the most that cost no more
+    than one float32 pass and score no lower, as `benchmarks/inference_precision.py` chose. None: float32."""
 
     @property
     def noise_kind(self) -> str:
@@ -88,7 +88,7 @@ SCENARIOS: dict[str, Scenario] = {
                  training_density=(0.02, 0.8)),
         Scenario("color-gaussian", "Color · Gaussian", 3, GaussianNoise(100.0),
                  ModelConfig(channels=3, noise_map=True, opponent_colors=True, depth=2), 8, 9986.0, "coffee",
-                 bundled_architecture="unet"),
+                 bundled_architecture="unet", bfloat16_flips=2),
         Scenario("color-camera", "Color · Camera", 3, CameraNoise(0.6, 90),
                  ModelConfig(channels=3, noise_map=False, depth=2), 8, None, "coffee",
                  training_camera=CameraDraw()),

@@ -169,16 +169,39 @@ def test_an_inference_runs_its_views_in_its_precision(gray_image):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         expected = denoise_ensemble(model, gray_image, 20.0, size=2)
     assert np.array_equal(Inference(2, bfloat16=True).run(model, gray_image, 20.0), expected)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        expected = denoise(model, gray_image, 20.0, flips=2)
+    assert np.array_equal(Inference(bfloat16=True, flips=2).run(model, gray_image, 20.0), expected)
     assert Inference(2, bfloat16=True).label == "bfloat16, self-ensemble of 2" and Inference().label == "float32"
+    assert Inference(8, flips=4).label == "float32, self-ensemble of 8, 4 tile flips"
     with pytest.raises(ValueError, match="Ensemble size 3"):
         Inference(3)
+    with pytest.raises(ValueError, match="Tile flips 8"):
+        Inference(flips=8)
 
 
 @pytest.mark.parametrize("native", [True, False])
-def test_a_bundled_model_runs_its_scenarios_bfloat16_ensemble_only_where_the_cpu_has_bfloat16(monkeypatch, native):
+def test_a_bundled_model_runs_its_scenarios_bfloat16_flips_only_where_the_cpu_has_bfloat16(monkeypatch, native):
     monkeypatch.setattr("denoiser.inference.precision.cpu_bfloat16", lambda: native)
-    chosen = replace(SCENARIOS["gray-gaussian"], bfloat16_views=2)
-    assert bundled_inference(chosen) == (Inference(2, bfloat16=True) if native else Inference())
-    assert bundled_inference(chosen, 8) == Inference(8, bfloat16=native)
-    unmeasured = replace(chosen, bfloat16_views=None)
+    chosen = replace(SCENARIOS["gray-gaussian"], bfloat16_flips=2)
+    assert bundled_inference(chosen) == (Inference(bfloat16=True, flips=2) if native else Inference())
+    assert bundled_inference(chosen, 8) == Inference(8, bfloat16=native)  # asked-for views replace the flips
+    unmeasured = replace(chosen, bfloat16_flips=None)
     assert bundled_inference(unmeasured) == Inference() and bundled_inference(unmeasured, 8) == Inference(8)
+
+
+def test_tile_flips_are_a_batched_self_ensemble_of_each_tile(gray_image):
+    model = load_pretrained("gray-gaussian").model
+    noisy = np.tile(gray_image, (2, 2, 1))  # 96 x 80
+    one_tile = denoise(model, noisy, 20.0, flips=2)
+    assert np.allclose(one_tile, denoise_ensemble(model, noisy, 20.0, size=2), atol=1e-6)  # the same two views
+    assert not np.allclose(one_tile, denoise(model, noisy, 20.0), atol=1e-4)
+    flipped_back = [denoise(model, np.ascontiguousarray(view), 20.0) for view in
+                    (noisy, noisy[::-1], noisy[:, ::-1], noisy[::-1, ::-1])]
+    mean = sum(view[::-1] if i == 1 else view[:, ::-1] if i == 2 else view[::-1, ::-1] if i == 3 else view
+               for i, view in enumerate(flipped_back)) / 4
+    assert np.allclose(denoise(model, noisy, 20.0, flips=4), mean, atol=1e-5)
+    tiled = denoise(model, noisy, 20.0, tile=48, overlap=8, flips=4)  # each tile's own flips, blended
+    assert tiled.shape == noisy.shape and np.abs(tiled - mean).mean() < 0.01
+    with pytest.raises(ValueError, match="Flips 3"):
+        denoise(model, noisy, 20.0, flips=3)

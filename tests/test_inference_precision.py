@@ -1,5 +1,5 @@
 """benchmarks/inference_precision.py: a model scored on validation crops in float32 and in bfloat16
-autocast (one pass and self-ensembles), timed in each, into one JSON and table, with the rule that
+autocast (one pass and tile flips), timed in each, into one JSON and table, with the rule that
 picks what each bundled model runs by default."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def test_float32_scores_are_the_studys_own_and_the_bfloat16_variants_stay_close(
     row = record["models"]["gray-gaussian"]
     crops = model_design.validation_crops(validation, 1)
     assert row["float32"] == model_design.validation_psnr(load_pretrained("gray-gaussian").model, crops)
-    for sigma in ("10", "25", "50"):  # one bfloat16 pass within its rounding; each view more gains
+    for sigma in ("10", "25", "50"):  # one bfloat16 pass within its rounding; each flip more gains
         assert row["bfloat16"][sigma] != row["float32"][sigma]
         assert abs(row["bfloat16"][sigma] - row["float32"][sigma]) < 0.05
         assert row["bfloat16 x4"][sigma] > row["bfloat16 x2"][sigma] > row["float32"][sigma] + 0.05
@@ -43,7 +43,7 @@ def test_float32_scores_are_the_studys_own_and_the_bfloat16_variants_stay_close(
     assert table[-1].startswith("By the rule") and "gray-gaussian: " in table[-1]
 
 
-def test_the_rule_takes_the_most_views_that_cost_no_more_time_and_lose_no_score():
+def test_the_rule_takes_the_most_flips_that_cost_no_more_time_and_lose_no_score():
     def row(seconds: dict, scores: dict) -> dict:
         base = {"10": 37.0, "25": 32.0}
         return {"float32": base, **{name: {key: value + scores.get(name, 0.0) for key, value in base.items()}
@@ -59,7 +59,7 @@ def test_the_rule_takes_the_most_views_that_cost_no_more_time_and_lose_no_score(
 def test_each_bundled_model_runs_as_the_committed_run_chose():
     record = json.loads((ROOT / "docs" / "benchmarks" / "inference-precision.json").read_text())
     for name, row in record["models"].items():
-        assert SCENARIOS[name].bfloat16_views == row["choice"] == inference_precision.choice(row)
+        assert SCENARIOS[name].bfloat16_flips == row["choice"] == inference_precision.choice(row)
 
 
 @pytest.mark.skipif(not cpu_bfloat16(), reason="the script compares only where the CPU has bfloat16 instructions")
