@@ -6,6 +6,7 @@ import torch
 
 from denoiser.evaluation.metrics import psnr
 from denoiser.inference.precision import Inference, bundled_inference
+from denoiser.inference import tiled
 from denoiser.inference.tiled import ENSEMBLE_SIZES, _layout, _tiles, denoise, denoise_ensemble
 from denoiser.models.bundled import load_pretrained
 from denoiser.models.networks import ModelConfig, build_model, from_opponent, to_opponent
@@ -205,3 +206,18 @@ def test_tile_flips_are_a_batched_self_ensemble_of_each_tile(gray_image):
     assert tiled.shape == noisy.shape and np.abs(tiled - mean).mean() < 0.01
     with pytest.raises(ValueError, match="Flips 3"):
         denoise(model, noisy, 20.0, flips=3)
+
+
+def test_tiles_batched_with_their_flips_are_smaller(monkeypatch):
+    model = load_pretrained("gray-gaussian").model
+    seen = []
+    original = tiled._flipped_mean
+    monkeypatch.setattr(tiled, "_flipped_mean", lambda net, patch, *rest: seen.append(patch.shape[-2:]) or
+                        original(net, patch, *rest))
+    image = np.zeros((600, 230, 1), np.float32)
+    denoise(model, image, 10.0)
+    assert set(seen) == {(222, 230)}  # three rows of tiles at most TILE (256) a side, the narrow side whole
+    seen.clear()
+    denoise(model, image, 10.0, flips=2)
+    assert set(seen) == {(174, 131)}  # four by two, at most FLIPPED_TILE (192) a side
+    assert max(max(shape) for shape in seen) <= tiled.FLIPPED_TILE < tiled.TILE

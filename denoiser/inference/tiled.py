@@ -11,6 +11,10 @@ from denoiser.noise.level import estimate_sigma
 
 OVERLAP = 32
 """Pixels neighbouring tiles share, blended with linear ramps so no seam shows."""
+TILE, FLIPPED_TILE = 256, 192
+"""Largest tile side of one plain pass, and of a tile batched with its flips: a batch of two or four
+tiles leaves the cache sooner, so its tiles are smaller. A 512x512 photo gets 192-pixel tiles from
+either; a 12-megapixel one with two flips ran slower at 256 (`benchmarks/color_speed.py`, CHANGELOG)."""
 
 TILE_FLIPS = {1: [()], 2: [(), (-2,)], 4: [(), (-2,), (-1,), (-2, -1)]}
 """The mirror images of a tile that `denoise` batches for each number of flips: as it is, upside down,
@@ -18,14 +22,14 @@ left to right, both. Flips keep a tile's shape, so they share a batch; rotations
 
 
 def denoise(model: nn.Module, image: np.ndarray, sigma: float | None = None,
-            tile: int = 256, overlap: int = OVERLAP, flips: int = 1) -> np.ndarray:
+            tile: int | None = None, overlap: int = OVERLAP, flips: int = 1) -> np.ndarray:
     """Denoised float32 (H, W, C). `sigma` is the Gaussian noise level on the 0..255 scale;
     None estimates it from the image (ignored by models without a noise-level input).
     `flips` (1, 2 or 4) averages each tile with its mirror images (`TILE_FLIPS`), all in one batch: a
     self-ensemble whose views share a forward pass, which costs less than passes one after another.
-    Tiles are at most `tile` pixels a side. Smaller tiles run faster per pixel here (their LSTM
-    activations stay in cache), with the same PSNR: `python benchmarks/tiles.py` writes the times to
-    docs/benchmarks/tiles.json."""
+    Tiles are at most `tile` pixels a side (`TILE`, or `FLIPPED_TILE` with flips); their size changes
+    the time, not the PSNR: `python benchmarks/tiles.py` writes both to docs/benchmarks/tiles.json."""
+    tile = tile or (TILE if flips == 1 else FLIPPED_TILE)
     if not 0 <= overlap < tile:
         raise ValueError(f"Tiles of {tile} pixels need an overlap from 0 to {tile - 1}, not {overlap}.")
     if flips not in TILE_FLIPS:
