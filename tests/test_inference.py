@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from denoiser.evaluation.metrics import psnr
-from denoiser.inference.precision import Inference, bundled_inference
 from denoiser.inference import tiled
+from denoiser.inference.precision import Inference, bundled_inference
 from denoiser.inference.tiled import ENSEMBLE_SIZES, _layout, _tiles, denoise, denoise_ensemble
 from denoiser.models.bundled import load_pretrained
 from denoiser.models.networks import ModelConfig, build_model, from_opponent, to_opponent
@@ -202,8 +202,8 @@ def test_tile_flips_are_a_batched_self_ensemble_of_each_tile(gray_image):
     mean = sum(view[::-1] if i == 1 else view[:, ::-1] if i == 2 else view[::-1, ::-1] if i == 3 else view
                for i, view in enumerate(flipped_back)) / 4
     assert np.allclose(denoise(model, noisy, 20.0, flips=4), mean, atol=1e-5)
-    tiled = denoise(model, noisy, 20.0, tile=48, overlap=8, flips=4)  # each tile's own flips, blended
-    assert tiled.shape == noisy.shape and np.abs(tiled - mean).mean() < 0.01
+    blended = denoise(model, noisy, 20.0, tile=48, overlap=8, flips=4)  # each tile's own flips, blended
+    assert blended.shape == noisy.shape and np.abs(blended - mean).mean() < 0.01
     with pytest.raises(ValueError, match="Flips 3"):
         denoise(model, noisy, 20.0, flips=3)
 
