@@ -230,7 +230,7 @@ def run_denoise(args) -> None:
         AdaptConfig,
         adapt_to_photo,
     )
-    from denoiser.inference.precision import Inference, bundled_inference
+    from denoiser.inference.precision import model_inference
     from denoiser.models.bundled import load_pretrained
     from denoiser.models.checkpoint import load_checkpoint
     from denoiser.noise.level import estimate_sigma
@@ -239,7 +239,7 @@ def run_denoise(args) -> None:
     checkpoint = load()
     if checkpoint.config.channels != scenario.channels:
         raise DenoiserError(f"The model has {checkpoint.config.channels} channel(s); {scenario.key} needs {scenario.channels}.")
-    inference = Inference(args.ensemble or 1) if args.model else bundled_inference(scenario, args.ensemble)
+    inference = model_inference(scenario, args.ensemble, checkpoint=bool(args.model))
     _make_folder(targets[0].parent)
     for image, target in zip(images, targets):
         if scenario.blind:

@@ -231,10 +231,9 @@ def _load_model(scenario: Scenario, model_path):
 def lstm_inference(scenario: Scenario, method: str, model_path=None):
     """How an LSTM `method` runs: the bundled weights as the lab runs them on this CPU
     (`inference.precision.bundled_inference`), a given checkpoint in float32."""
-    from denoiser.inference.precision import Inference, bundled_inference
+    from denoiser.inference.precision import model_inference
 
-    views = LSTM_VIEWS[method]
-    return Inference(views or 1) if model_path else bundled_inference(scenario, views)
+    return model_inference(scenario, LSTM_VIEWS[method], checkpoint=bool(model_path))
 
 
 def _run_method(method: str, noisy: np.ndarray, sigma: float, model, scenario: Scenario,

@@ -65,3 +65,9 @@ def bundled_inference(scenario: Scenario, views: int | None = None) -> Inference
     if scenario.bfloat16_flips is not None and cpu_bfloat16():
         return Inference(views, bfloat16=True) if views else Inference(bfloat16=True, flips=scenario.bfloat16_flips)
     return Inference(views or 1)
+
+
+def model_inference(scenario: Scenario, views: int | None = None, checkpoint: bool = False) -> Inference:
+    """How a model of `scenario` runs: the bundled weights as `bundled_inference` says, a checkpoint
+    someone trained (`checkpoint`) in float32, whose bfloat16 scores nobody measured; `views` as there."""
+    return Inference(views or 1) if checkpoint else bundled_inference(scenario, views)

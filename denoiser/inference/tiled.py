@@ -29,7 +29,8 @@ def denoise(model: nn.Module, image: np.ndarray, sigma: float | None = None,
     self-ensemble whose views share a forward pass, which costs less than passes one after another.
     Tiles are at most `tile` pixels a side (`TILE`, or `FLIPPED_TILE` with flips); their size changes
     the time more than the PSNR: `python benchmarks/tiles.py` writes both to docs/benchmarks/tiles.json."""
-    tile = tile or (TILE if flips == 1 else FLIPPED_TILE)
+    if tile is None:
+        tile = TILE if flips == 1 else FLIPPED_TILE
     if not 0 <= overlap < tile:
         raise ValueError(f"Tiles of {tile} pixels need an overlap from 0 to {tile - 1}, not {overlap}.")
     if flips not in TILE_FLIPS:
